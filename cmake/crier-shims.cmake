@@ -1,0 +1,30 @@
+# crier_provide_asio(): defines the IMPORTED target asio::asio for standalone Asio >= 1.22.
+# Asio ships no CMake package upstream; vcpkg and Conan define asio::asio themselves, in which case
+# this does nothing. Installed next to crierConfig.cmake so consumers resolve Asio the same way.
+function(crier_provide_asio)
+  cmake_parse_arguments(arg "" "" "HINTS" ${ARGN})
+  if(TARGET asio::asio)
+    return()
+  endif()
+  find_package(asio CONFIG QUIET)
+  if(TARGET asio::asio)
+    return()
+  endif()
+  find_path(CRIER_ASIO_INCLUDE_DIR asio/version.hpp HINTS ${arg_HINTS})
+  if(NOT CRIER_ASIO_INCLUDE_DIR)
+    return()
+  endif()
+  file(STRINGS "${CRIER_ASIO_INCLUDE_DIR}/asio/version.hpp" _line REGEX "define ASIO_VERSION [0-9]+")
+  string(REGEX MATCH "([0-9]+)" _ "${_line}")
+  if(CMAKE_MATCH_1 LESS 102200)
+    message(STATUS "crier: ignoring Asio ${CMAKE_MATCH_1} in ${CRIER_ASIO_INCLUDE_DIR} (need >= 1.22)")
+    unset(CRIER_ASIO_INCLUDE_DIR CACHE)
+    return()
+  endif()
+  find_package(Threads REQUIRED)
+  add_library(asio::asio INTERFACE IMPORTED GLOBAL)
+  set_target_properties(asio::asio PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${CRIER_ASIO_INCLUDE_DIR}"
+    INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
+    INTERFACE_LINK_LIBRARIES Threads::Threads)
+endfunction()

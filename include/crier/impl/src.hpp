@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+// Every .ipp in one place: compiled once by src/crier.cpp when CRIER_SEPARATE_COMPILATION is on.
+#ifndef CRIER_IMPL_SRC_HPP
+#define CRIER_IMPL_SRC_HPP
+
+#if !defined(CRIER_SEPARATE_COMPILATION)
+#    error "crier/impl/src.hpp is for CRIER_SEPARATE_COMPILATION builds only"
+#endif
+
+#include <crier/detail/impl/utf8.ipp>
+#include <crier/impl/error.ipp>
+#include <crier/sse/impl/encoder.ipp>
+#include <crier/sse/impl/event_id.ipp>
+#include <crier/sse/impl/parser.ipp>
+
+#endif

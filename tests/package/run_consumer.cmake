@@ -1,0 +1,35 @@
+# cmake -DKIND=… -DSOURCE_DIR=… -DBINARY_DIR=… -DCRIER_SOURCE_DIR=… -DSTAGE=… -P run_consumer.cmake
+# Configures, builds and runs one consumer project. For the vendored kinds it also proves that
+# crier added no tests and no install rules to its parent.
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${BINARY_DIR}")
+run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${BINARY_DIR}" -G "${GENERATOR}"
+    "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
+    "-DCMAKE_PREFIX_PATH=${STAGE}" "-DCRIER_SOURCE_DIR=${CRIER_SOURCE_DIR}"
+    "-DFETCHCONTENT_SOURCE_DIR_CRIER=${CRIER_SOURCE_DIR}")
+run("${CMAKE_COMMAND}" --build "${BINARY_DIR}")
+run("${BINARY_DIR}/consumer")
+if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
+  message(FATAL_ERROR "consumer printed the wrong frame:\n${out}")
+endif()
+
+if(NOT KIND STREQUAL "find_package")
+  run("${CMAKE_CTEST_COMMAND}" --test-dir "${BINARY_DIR}" -N)
+  if(NOT out MATCHES "Total Tests: 0")
+    message(FATAL_ERROR "a vendored crier added tests to its parent:\n${out}")
+  endif()
+  set(prefix "${BINARY_DIR}/prefix")
+  run("${CMAKE_COMMAND}" --install "${BINARY_DIR}" --prefix "${prefix}")
+  file(GLOB_RECURSE installed RELATIVE "${prefix}" "${prefix}/*")
+  if(NOT installed STREQUAL "bin/consumer")
+    message(FATAL_ERROR "a vendored crier installed files into its parent: ${installed}")
+  endif()
+endif()
+message(STATUS "consumer ${KIND}: ok")
