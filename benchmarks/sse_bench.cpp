@@ -54,8 +54,8 @@ void parse(benchmark::State& state) {
     const std::string data = payload(static_cast<std::size_t>(state.range(0)));
     std::string stream;
     for (int i = 0; i < 64; ++i) {
-        (void)crier::sse::append_event(stream, {.id = "3f9a1c-1042", .type = "horses:updated",
-                                                .data = data});
+        (void)crier::sse::append_event(
+            stream, {.id = "3f9a1c-1042", .type = "horses:updated", .data = data});
     }
     crier::sse::parser p;
     std::size_t events = 0;

@@ -23,7 +23,8 @@ int main() {
     std::uint64_t seq = first.seq;
     for (const auto& s : samples) {
         const std::string id = crier::sse::to_string({first.epoch, ++seq});
-        if (auto ec = crier::sse::append_event(stream, {.id = id, .type = s.type, .data = s.data})) {
+        if (auto ec =
+                crier::sse::append_event(stream, {.id = id, .type = s.type, .data = s.data})) {
             std::fprintf(stderr, "encode failed: %s\n", ec.message().c_str());
             return 1;
         }

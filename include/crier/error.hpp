@@ -12,25 +12,25 @@ namespace crier {
 
 /// Every error crier reports. Values are stable; 0 is never used (it means success).
 enum class errc {
-    invalid_field = 1,     ///< an id or event type contains CR, LF or NUL
-    invalid_utf8,          ///< text is not valid UTF-8
-    invalid_event_id,      ///< a Last-Event-ID value is too long or not printable ASCII
-    event_too_large,       ///< an event exceeds the configured size bound
-    reserved_type,         ///< applications may not publish `connected`, `resync` or `batch`
-    invalid_type,          ///< an event type is empty or malformed
-    invalid_channel,       ///< a channel name or pattern is empty or malformed
-    payload_too_large,     ///< a published payload exceeds the hub's limit
-    rate_limited,          ///< the channel's rate limit refused the event (reject policy)
-    subscriber_overflow,   ///< a subscription's queue overflowed (disconnect policy)
-    too_many_connections,  ///< the per-user connection limit is reached
-    invalid_json,          ///< a JSON document could not be parsed or lacks a field
-    unauthorized,          ///< no valid credentials
-    forbidden,             ///< credentials valid, access refused
-    hub_stopped,           ///< the hub or server is shutting down
-    closed,                ///< the object was closed by its owner
-    protocol_error,        ///< a peer broke the HTTP or SSE protocol
-    timeout,               ///< an operation did not finish in time
-    backplane_unavailable, ///< the backplane cannot be reached
+    invalid_field = 1,      ///< an id or event type contains CR, LF or NUL
+    invalid_utf8,           ///< text is not valid UTF-8
+    invalid_event_id,       ///< a Last-Event-ID value is too long or not printable ASCII
+    event_too_large,        ///< an event exceeds the configured size bound
+    reserved_type,          ///< applications may not publish `connected`, `resync` or `batch`
+    invalid_type,           ///< an event type is empty or malformed
+    invalid_channel,        ///< a channel name or pattern is empty or malformed
+    payload_too_large,      ///< a published payload exceeds the hub's limit
+    rate_limited,           ///< the channel's rate limit refused the event (reject policy)
+    subscriber_overflow,    ///< a subscription's queue overflowed (disconnect policy)
+    too_many_connections,   ///< the per-user connection limit is reached
+    invalid_json,           ///< a JSON document could not be parsed or lacks a field
+    unauthorized,           ///< no valid credentials
+    forbidden,              ///< credentials valid, access refused
+    hub_stopped,            ///< the hub or server is shutting down
+    closed,                 ///< the object was closed by its owner
+    protocol_error,         ///< a peer broke the HTTP or SSE protocol
+    timeout,                ///< an operation did not finish in time
+    backplane_unavailable,  ///< the backplane cannot be reached
 };
 
 /// The category of crier::errc (name "crier").

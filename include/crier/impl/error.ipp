@@ -14,25 +14,44 @@ public:
 
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::invalid_field: return "field contains CR, LF or NUL";
-            case errc::invalid_utf8: return "text is not valid UTF-8";
-            case errc::invalid_event_id: return "event id is too long or not printable ASCII";
-            case errc::event_too_large: return "event exceeds the size limit";
-            case errc::reserved_type: return "event type is reserved (connected, resync, batch)";
-            case errc::invalid_type: return "event type is empty or malformed";
-            case errc::invalid_channel: return "channel name is empty or malformed";
-            case errc::payload_too_large: return "payload exceeds the size limit";
-            case errc::rate_limited: return "channel rate limit exceeded";
-            case errc::subscriber_overflow: return "subscriber queue overflowed";
-            case errc::too_many_connections: return "too many connections for this user";
-            case errc::invalid_json: return "invalid JSON";
-            case errc::unauthorized: return "not authenticated";
-            case errc::forbidden: return "forbidden";
-            case errc::hub_stopped: return "shutting down";
-            case errc::closed: return "closed";
-            case errc::protocol_error: return "protocol error";
-            case errc::timeout: return "timed out";
-            case errc::backplane_unavailable: return "backplane unavailable";
+            case errc::invalid_field:
+                return "field contains CR, LF or NUL";
+            case errc::invalid_utf8:
+                return "text is not valid UTF-8";
+            case errc::invalid_event_id:
+                return "event id is too long or not printable ASCII";
+            case errc::event_too_large:
+                return "event exceeds the size limit";
+            case errc::reserved_type:
+                return "event type is reserved (connected, resync, batch)";
+            case errc::invalid_type:
+                return "event type is empty or malformed";
+            case errc::invalid_channel:
+                return "channel name is empty or malformed";
+            case errc::payload_too_large:
+                return "payload exceeds the size limit";
+            case errc::rate_limited:
+                return "channel rate limit exceeded";
+            case errc::subscriber_overflow:
+                return "subscriber queue overflowed";
+            case errc::too_many_connections:
+                return "too many connections for this user";
+            case errc::invalid_json:
+                return "invalid JSON";
+            case errc::unauthorized:
+                return "not authenticated";
+            case errc::forbidden:
+                return "forbidden";
+            case errc::hub_stopped:
+                return "shutting down";
+            case errc::closed:
+                return "closed";
+            case errc::protocol_error:
+                return "protocol error";
+            case errc::timeout:
+                return "timed out";
+            case errc::backplane_unavailable:
+                return "backplane unavailable";
         }
         return "unknown crier error";
     }

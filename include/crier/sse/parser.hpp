@@ -53,9 +53,8 @@ public:
     template <class Handler>
     std::error_code feed(std::string_view chunk, Handler&& on_event) {
         using handler_type = std::remove_reference_t<Handler>;
-        return feed_impl(chunk, &on_event, [](void* h, const event& e) {
-            (*static_cast<handler_type*>(h))(e);
-        });
+        return feed_impl(chunk, &on_event,
+                         [](void* h, const event& e) { (*static_cast<handler_type*>(h))(e); });
     }
 
     /// Ends the current stream: a partial line and an undispatched event are discarded.
@@ -84,17 +83,17 @@ private:
     CRIER_DECL void dispatch_event(void* ctx, dispatch_fn dispatch);
 
     parser_options options_{};
-    std::string line_;             // a line split across chunks
-    std::string data_;             // data buffer
-    std::string type_;             // event type buffer
-    std::string id_buffer_;        // last event ID buffer (per stream)
-    std::string last_event_id_;    // the source's last event ID string (kept across streams)
-    std::string scratch_;          // U+FFFD-repaired copies, used only for invalid UTF-8
+    std::string line_;           // a line split across chunks
+    std::string data_;           // data buffer
+    std::string type_;           // event type buffer
+    std::string id_buffer_;      // last event ID buffer (per stream)
+    std::string last_event_id_;  // the source's last event ID string (kept across streams)
+    std::string scratch_;        // U+FFFD-repaired copies, used only for invalid UTF-8
     std::string scratch_type_;
     std::optional<std::chrono::milliseconds> retry_;
-    unsigned bom_matched_ = 0;     // bytes of a leading BOM seen so far
+    unsigned bom_matched_ = 0;  // bytes of a leading BOM seen so far
     bool bom_done_ = false;
-    bool skip_lf_ = false;         // the previous chunk ended in CR: a leading LF is its pair
+    bool skip_lf_ = false;  // the previous chunk ended in CR: a leading LF is its pair
     bool failed_ = false;
 };
 

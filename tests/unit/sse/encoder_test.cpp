@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The encoder's exact bytes, its errors, and encode -> parse round trips of random payloads.
 #include <crier/sse/encoder.hpp>
-
 #include <crier/sse/parser.hpp>
 
 #include <gtest/gtest.h>
@@ -54,7 +53,8 @@ TEST(encoder, rejects_line_breaks_and_nul_in_id_and_type) {
     using namespace std::string_view_literals;
     for (auto bad : {"a\nb"sv, "a\rb"sv, "a\0b"sv}) {
         std::string out = "keep";
-        EXPECT_EQ(crier::sse::append_event(out, {.id = bad, .data = "x"}), crier::errc::invalid_field);
+        EXPECT_EQ(crier::sse::append_event(out, {.id = bad, .data = "x"}),
+                  crier::errc::invalid_field);
         EXPECT_EQ(crier::sse::append_event(out, {.type = bad, .data = "x"}),
                   crier::errc::invalid_field);
         EXPECT_EQ(out, "keep");
@@ -123,8 +123,9 @@ std::string normalise_line_breaks(std::string_view s) {
 
 std::string random_text(std::mt19937& rng, std::size_t max_len) {
     static const std::vector<std::string> pieces = {
-        "a", "b", "Z", " ", ":", "\n", "\r", "\r\n", "\n\n", "data: ", "id:", "\xC3\xA9",
-        "\xE2\x82\xAC", "\xF0\x9F\x90\xB4", "{\"k\":1}", "\t", "\xEF\xBB\xBF"};
+        "a",         "b",    "Z",           " ",   ":",        "\n",           "\r",
+        "\r\n",      "\n\n", "data: ",      "id:", "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x90\xB4",
+        "{\"k\":1}", "\t",   "\xEF\xBB\xBF"};
     std::uniform_int_distribution<std::size_t> len(0, max_len);
     std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
     std::string s;
@@ -150,11 +151,11 @@ TEST(encoder, round_trips_random_payloads_under_random_chunking) {
         std::uniform_int_distribution<std::size_t> cut(1, 17);
         for (std::size_t i = 0; i < stream.size();) {
             const std::size_t n = std::min(cut(rng), stream.size() - i);
-            ASSERT_FALSE(p.feed(std::string_view(stream).substr(i, n),
-                                [&](const crier::sse::event& e) {
-                                    got.emplace_back(e.data);
-                                    types.emplace_back(e.type);
-                                }));
+            ASSERT_FALSE(
+                p.feed(std::string_view(stream).substr(i, n), [&](const crier::sse::event& e) {
+                    got.emplace_back(e.data);
+                    types.emplace_back(e.type);
+                }));
             i += n;
         }
         ASSERT_EQ(got.size(), payloads.size());
@@ -177,10 +178,11 @@ TEST(encoder, round_trips_one_mebibyte_payloads) {
         int events = 0;
         // Fed in 4 KiB chunks, as a socket would deliver it.
         for (std::size_t i = 0; i < f->size(); i += 4096) {
-            ASSERT_FALSE(p.feed(std::string_view(*f).substr(i, 4096), [&](const crier::sse::event& e) {
-                got = e.data;
-                ++events;
-            }));
+            ASSERT_FALSE(
+                p.feed(std::string_view(*f).substr(i, 4096), [&](const crier::sse::event& e) {
+                    got = e.data;
+                    ++events;
+                }));
         }
         EXPECT_EQ(events, 1);
         EXPECT_EQ(got, normalise_line_breaks(payload));

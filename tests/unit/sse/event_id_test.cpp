@@ -28,9 +28,9 @@ TEST(event_id, parse_round_trip) {
 }
 
 TEST(event_id, parse_rejects_foreign_ids) {
-    for (std::string_view bad : {"", "-", "12", "a-", "-1", "A-1", "g-1", "1-x", "1-2-3", "1--2",
-                                 " 1-2", "1-2 ", "10000000000000000-1",
-                                 "1-18446744073709551616", "1-+2"}) {
+    for (std::string_view bad :
+         {"", "-", "12", "a-", "-1", "A-1", "g-1", "1-x", "1-2-3", "1--2", " 1-2", "1-2 ",
+          "10000000000000000-1", "1-18446744073709551616", "1-+2"}) {
         EXPECT_EQ(crier::sse::parse_event_id(bad), std::nullopt) << bad;
     }
 }
@@ -45,7 +45,8 @@ TEST(event_id, last_event_id_rules) {
     EXPECT_TRUE(crier::sse::is_valid_last_event_id("3f9a1c-1042"));
     EXPECT_TRUE(crier::sse::is_valid_last_event_id("opaque/!~token"));
     EXPECT_TRUE(crier::sse::is_valid_last_event_id(std::string(CRIER_MAX_EVENT_ID_BYTES, 'a')));
-    EXPECT_FALSE(crier::sse::is_valid_last_event_id(std::string(CRIER_MAX_EVENT_ID_BYTES + 1, 'a')));
+    EXPECT_FALSE(
+        crier::sse::is_valid_last_event_id(std::string(CRIER_MAX_EVENT_ID_BYTES + 1, 'a')));
     EXPECT_FALSE(crier::sse::is_valid_last_event_id("a b"));
     EXPECT_FALSE(crier::sse::is_valid_last_event_id("a\r\nX-Injected: 1"));
     EXPECT_FALSE(crier::sse::is_valid_last_event_id("caf\xC3\xA9"));

@@ -62,19 +62,30 @@ TEST(parser, type_defaults_to_message) {
 }
 
 TEST(parser, strips_one_leading_bom_only) {
-    EXPECT_EQ(parse("\xEF\xBB\xBF" "data: a\n\n"), (std::vector<recorded>{{"message", "a", ""}}));
-    // A second BOM belongs to the first line's field name, which then matches no field.
-    EXPECT_TRUE(parse("\xEF\xBB\xBF\xEF\xBB\xBF" "data: a\n\n").empty());
-    // A BOM later in the stream is not stripped either.
-    EXPECT_EQ(parse("data: a\n\n\xEF\xBB\xBF" "data: b\n\n"),
+    EXPECT_EQ(parse("\xEF\xBB\xBF"
+                    "data: a\n\n"),
               (std::vector<recorded>{{"message", "a", ""}}));
-    expect_chunking_invariant("\xEF\xBB\xBF" "data: a\n\n");
+    // A second BOM belongs to the first line's field name, which then matches no field.
+    EXPECT_TRUE(parse("\xEF\xBB\xBF\xEF\xBB\xBF"
+                      "data: a\n\n")
+                    .empty());
+    // A BOM later in the stream is not stripped either.
+    EXPECT_EQ(parse("data: a\n\n\xEF\xBB\xBF"
+                    "data: b\n\n"),
+              (std::vector<recorded>{{"message", "a", ""}}));
+    expect_chunking_invariant(
+        "\xEF\xBB\xBF"
+        "data: a\n\n");
 }
 
 TEST(parser, partial_bom_is_text) {
     // EF BB then 'd': not a BOM, so the bytes stay and break the field name.
-    EXPECT_TRUE(parse("\xEF\xBB" "data: a\n\n").empty());
-    expect_chunking_invariant("\xEF\xBB" "data: a\n\ndata: b\n\n");
+    EXPECT_TRUE(parse("\xEF\xBB"
+                      "data: a\n\n")
+                    .empty());
+    expect_chunking_invariant(
+        "\xEF\xBB"
+        "data: a\n\ndata: b\n\n");
 }
 
 TEST(parser, cr_lf_and_crlf_line_endings) {
@@ -127,8 +138,9 @@ TEST(parser, id_with_nul_is_ignored) {
 }
 
 TEST(parser, empty_id_resets_last_event_id) {
-    EXPECT_EQ(parse("id: 1\ndata: a\n\nid\ndata: b\n\nid:\ndata: c\n\n"),
-              (std::vector<recorded>{{"message", "a", "1"}, {"message", "b", ""}, {"message", "c", ""}}));
+    EXPECT_EQ(
+        parse("id: 1\ndata: a\n\nid\ndata: b\n\nid:\ndata: c\n\n"),
+        (std::vector<recorded>{{"message", "a", "1"}, {"message", "b", ""}, {"message", "c", ""}}));
 }
 
 TEST(parser, id_persists_across_events_in_a_stream) {
@@ -186,7 +198,8 @@ TEST(parser, pending_event_discarded_at_end_of_stream) {
 }
 
 TEST(parser, unknown_fields_are_ignored) {
-    EXPECT_EQ(parse("foo: bar\nDATA: x\ndata: y\n\n"), (std::vector<recorded>{{"message", "y", ""}}));
+    EXPECT_EQ(parse("foo: bar\nDATA: x\ndata: y\n\n"),
+              (std::vector<recorded>{{"message", "y", ""}}));
 }
 
 TEST(parser, last_event_id_survives_reconnection_but_id_buffer_does_not) {
@@ -199,7 +212,11 @@ TEST(parser, last_event_id_survives_reconnection_but_id_buffer_does_not) {
 }
 
 TEST(parser, invalid_utf8_is_replaced) {
-    EXPECT_EQ(parse("data: a\xFF" "b\n\n")[0].data, "a\xEF\xBF\xBD" "b");
+    EXPECT_EQ(parse("data: a\xFF"
+                    "b\n\n")[0]
+                  .data,
+              "a\xEF\xBF\xBD"
+              "b");
     // A truncated 3-byte sequence is one replacement character (maximal subpart).
     EXPECT_EQ(parse("data: \xE2\x82\n\n")[0].data, "\xEF\xBF\xBD");
     EXPECT_EQ(parse("data: \xE2\x82\xAC\n\n")[0].data, "\xE2\x82\xAC");
@@ -233,7 +250,7 @@ TEST(parser, spec_example_four_blocks) {
         ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\n"
         "data:  third event\n";
     EXPECT_EQ(parse(stream), (std::vector<recorded>{{"message", "first event", "1"},
-                                                     {"message", "second event", ""}}));
+                                                    {"message", "second event", ""}}));
     expect_chunking_invariant(stream);
 }
 

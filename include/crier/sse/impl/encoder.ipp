@@ -82,9 +82,8 @@ CRIER_DECL std::size_t encoded_size(const event_fields& fields) noexcept {
     if (!fields.id.empty()) size += 4 + fields.id.size() + 1;
     if (!fields.type.empty()) size += 7 + fields.type.size() + 1;
     if (fields.retry) size += 7 + detail::digits(detail::retry_ms(*fields.retry)) + 1;
-    detail::for_each_line(fields.data, [&](std::string_view line) {
-        size += detail::data_line_size(line);
-    });
+    detail::for_each_line(fields.data,
+                          [&](std::string_view line) { size += detail::data_line_size(line); });
     return size;
 }
 

@@ -18,7 +18,8 @@ constexpr std::string_view bom = "\xEF\xBB\xBF";
 inline std::size_t find_line_end(std::string_view s, std::size_t from) noexcept {
     const std::size_t n = s.size();
     const void* lf = std::memchr(s.data() + from, '\n', n - from);
-    const std::size_t lf_at = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - s.data()) : n;
+    const std::size_t lf_at =
+        lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - s.data()) : n;
     const void* cr = lf_at > from ? std::memchr(s.data() + from, '\r', lf_at - from) : nullptr;
     return cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - s.data()) : lf_at;
 }
@@ -135,7 +136,8 @@ CRIER_DECL std::error_code parser::process_line(std::string_view line, void* ctx
             if (c < '0' || c > '9') return {};
             const auto digit = static_cast<std::uint64_t>(c - '0');
             // Saturate instead of wrapping: an absurd value means "a very long time".
-            constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+            constexpr auto max =
+                static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
             ms = ms > (max - digit) / 10 ? max : ms * 10 + digit;
         }
         retry_ = std::chrono::milliseconds(static_cast<std::int64_t>(ms));
