@@ -8,6 +8,8 @@
 #endif
 
 #include <crier/detail/impl/utf8.ipp>
+#include <crier/http/impl/request.ipp>
+#include <crier/http/impl/response.ipp>
 #include <crier/impl/error.ipp>
 #include <crier/sse/impl/encoder.ipp>
 #include <crier/sse/impl/event_id.ipp>

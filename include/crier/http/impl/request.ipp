@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: MIT
+// Definitions for crier/http/request.hpp.
+#ifndef CRIER_HTTP_IMPL_REQUEST_IPP
+#define CRIER_HTTP_IMPL_REQUEST_IPP
+
+#include <crier/http/request.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace crier::http {
+namespace detail {
+
+inline bool iequals(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+inline bool is_tchar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
+}
+
+inline std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+inline int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// Calls f(name, value) for each `name=value` pair of a query string, in order.
+template <class F>
+void for_each_param(std::string_view query, F&& f) {
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        if (!f(pair.substr(0, eq),
+               eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1))) {
+            return;
+        }
+    }
+}
+
+constexpr std::size_t max_headers = 100;
+
+}  // namespace detail
+
+CRIER_DECL std::optional<std::string> percent_decode(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '+') {
+            out.push_back(' ');
+        } else if (c == '%') {
+            if (i + 2 >= text.size()) return std::nullopt;
+            const int hi = detail::hex_value(text[i + 1]);
+            const int lo = detail::hex_value(text[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out.push_back(static_cast<char>(hi * 16 + lo));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+CRIER_DECL std::string_view request::path() const noexcept {
+    const std::string_view t = target();
+    return t.substr(0, t.find('?'));
+}
+
+CRIER_DECL std::string_view request::query() const noexcept {
+    const std::string_view t = target();
+    const auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view{} : t.substr(q + 1);
+}
+
+CRIER_DECL std::optional<std::string_view> request::header(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers_) {
+        if (detail::iequals(view(n), name)) return view(v);
+    }
+    return std::nullopt;
+}
+
+CRIER_DECL std::vector<std::pair<std::string_view, std::string_view>> request::headers() const {
+    std::vector<std::pair<std::string_view, std::string_view>> out;
+    out.reserve(headers_.size());
+    for (const auto& [n, v] : headers_) out.emplace_back(view(n), view(v));
+    return out;
+}
+
+CRIER_DECL std::optional<std::string> request::query_param(std::string_view name) const {
+    std::optional<std::string> found;
+    detail::for_each_param(query(), [&](std::string_view n, std::string_view v) {
+        if (percent_decode(n) != name) return true;
+        found = percent_decode(v);
+        return !found.has_value();  // stop at the first well-formed value
+    });
+    return found;
+}
+
+CRIER_DECL std::vector<std::string> request::query_params(std::string_view name) const {
+    std::vector<std::string> out;
+    detail::for_each_param(query(), [&](std::string_view n, std::string_view v) {
+        if (percent_decode(n) == name) {
+            if (auto value = percent_decode(v)) out.push_back(std::move(*value));
+        }
+        return true;
+    });
+    return out;
+}
+
+CRIER_DECL std::optional<std::string_view> request::cookie(std::string_view name) const noexcept {
+    for (const auto& [n, v] : headers_) {
+        if (!detail::iequals(view(n), "cookie")) continue;
+        std::string_view rest = view(v);
+        while (!rest.empty()) {
+            const auto semi = rest.find(';');
+            const std::string_view pair = detail::trim(rest.substr(0, semi));
+            rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+            const auto eq = pair.find('=');
+            if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+                std::string_view value = pair.substr(eq + 1);
+                if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+                    value = value.substr(1, value.size() - 2);
+                }
+                return value;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+CRIER_DECL bool request::keep_alive() const noexcept {
+    const auto connection = header("connection");
+    if (version_minor_ == 0) return connection && detail::iequals(*connection, "keep-alive");
+    return !(connection && detail::iequals(*connection, "close"));
+}
+
+CRIER_DECL parse_result request_parser::parse(std::string_view buffer, request& out) {
+    // The head ends at the first empty line; bare LF line ends are tolerated (RFC 9112 §2.2).
+    std::size_t end = std::string_view::npos;
+    std::size_t head_len = 0;
+    for (std::size_t i = buffer.find('\n'); i != std::string_view::npos;
+         i = buffer.find('\n', i + 1)) {
+        if (i + 1 < buffer.size() && buffer[i + 1] == '\n') {
+            end = i + 1;
+            head_len = i + 2;
+            break;
+        }
+        if (i + 2 < buffer.size() && buffer[i + 1] == '\r' && buffer[i + 2] == '\n') {
+            end = i + 1;
+            head_len = i + 3;
+            break;
+        }
+        if (i > max_head_) break;
+    }
+    if (end == std::string_view::npos) {
+        if (buffer.size() > max_head_) return fail(431, "request head too large");
+        return parse_result::incomplete;
+    }
+    if (head_len > max_head_) return fail(431, "request head too large");
+
+    request r;
+    r.head_.assign(buffer.substr(0, end));
+    const std::string_view head = r.head_;
+    if (head.find('\0') != std::string_view::npos) return fail(400, "NUL byte in request head");
+
+    std::size_t pos = 0;
+    auto next_line = [&]() -> std::optional<std::pair<std::size_t, std::size_t>> {
+        if (pos >= head.size()) return std::nullopt;
+        std::size_t nl = head.find('\n', pos);
+        if (nl == std::string_view::npos) nl = head.size();
+        std::size_t len = nl - pos;
+        if (len > 0 && head[pos + len - 1] == '\r') --len;
+        const std::pair<std::size_t, std::size_t> line{pos, len};
+        pos = nl + 1;
+        return line;
+    };
+
+    // Request line: method SP target SP HTTP/1.x
+    auto first = next_line();
+    while (first && first->second == 0) first = next_line();  // tolerate leading empty lines
+    if (!first) return fail(400, "empty request");
+    const std::string_view line = head.substr(first->first, first->second);
+    const auto sp1 = line.find(' ');
+    const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+    if (sp1 == std::string_view::npos || sp2 == std::string_view::npos || sp1 == 0 ||
+        sp2 == sp1 + 1 || line.find(' ', sp2 + 1) != std::string_view::npos) {
+        return fail(400, "malformed request line");
+    }
+    const std::string_view method = line.substr(0, sp1);
+    if (!std::all_of(method.begin(), method.end(), detail::is_tchar)) {
+        return fail(400, "malformed method");
+    }
+    const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+    if (target.front() != '/' && target != "*") return fail(400, "request target must be a path");
+    for (char c : target) {
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
+            return fail(400, "control character in request target");
+        }
+    }
+    const std::string_view version = line.substr(sp2 + 1);
+    if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
+        version[5] < '0' || version[5] > '9' || version[7] < '0' || version[7] > '9') {
+        return fail(400, "malformed HTTP version");
+    }
+    if (version[5] != '1') return fail(505, "only HTTP/1.x is supported");
+    r.version_minor_ = version[7] == '0' ? 0 : 1;
+    r.method_ = {first->first, sp1};
+    r.target_ = {first->first + sp1 + 1, target.size()};
+
+    bool have_length = false;
+    while (auto l = next_line()) {
+        if (l->second == 0) continue;
+        const std::string_view h = head.substr(l->first, l->second);
+        if (h.front() == ' ' || h.front() == '\t') return fail(400, "obsolete header folding");
+        const auto colon = h.find(':');
+        if (colon == std::string_view::npos || colon == 0) return fail(400, "malformed header");
+        const std::string_view name = h.substr(0, colon);
+        if (!std::all_of(name.begin(), name.end(), detail::is_tchar)) {
+            return fail(400, "malformed header name");
+        }
+        const std::string_view value = detail::trim(h.substr(colon + 1));
+        if (value.find('\r') != std::string_view::npos) return fail(400, "CR in header value");
+        if (r.headers_.size() == detail::max_headers) return fail(431, "too many headers");
+        const std::size_t value_pos = value.empty()
+                                          ? l->first + colon + 1
+                                          : static_cast<std::size_t>(value.data() - head.data());
+        r.headers_.push_back({{l->first, colon}, {value_pos, value.size()}});
+        if (detail::iequals(name, "content-length")) {
+            if (value.empty() || value.size() > 15 ||
+                !std::all_of(value.begin(), value.end(),
+                             [](char c) { return c >= '0' && c <= '9'; })) {
+                return fail(400, "malformed Content-Length");
+            }
+            std::size_t n = 0;
+            for (char c : value) n = n * 10 + static_cast<std::size_t>(c - '0');
+            if (have_length && n != r.content_length_)
+                return fail(400, "conflicting Content-Length");
+            have_length = true;
+            r.content_length_ = n;
+        } else if (detail::iequals(name, "transfer-encoding")) {
+            return fail(501, "Transfer-Encoding in requests is not supported; send Content-Length");
+        }
+    }
+    out = std::move(r);
+    consumed_ = head_len;
+    return parse_result::complete;
+}
+
+}  // namespace crier::http
+
+#endif

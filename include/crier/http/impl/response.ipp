@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: MIT
+// Definitions for crier/http/response.hpp.
+#ifndef CRIER_HTTP_IMPL_RESPONSE_IPP
+#define CRIER_HTTP_IMPL_RESPONSE_IPP
+
+#include <crier/detail/json.hpp>
+#include <crier/http/response.hpp>
+
+#include <fmt/format.h>
+
+namespace crier::http {
+
+CRIER_DECL std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+        case 200:
+            return "OK";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 304:
+            return "Not Modified";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 411:
+            return "Length Required";
+        case 413:
+            return "Content Too Large";
+        case 415:
+            return "Unsupported Media Type";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 501:
+            return "Not Implemented";
+        case 503:
+            return "Service Unavailable";
+        case 505:
+            return "HTTP Version Not Supported";
+        default:
+            return "Unknown";
+    }
+}
+
+CRIER_DECL response json_error(int status, std::string_view code, std::string_view message) {
+    response r;
+    r.status = status;
+    r.body = fmt::format(R"({{"error":{{"status":{},"code":{},"message":{}}}}})", status,
+                         crier::detail::json_string(code), crier::detail::json_string(message));
+    return r;
+}
+
+CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) {
+    fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", r.status,
+                   reason_phrase(r.status));
+    bool has_cache_control = false;
+    for (const auto& [name, value] : r.headers) {
+        fmt::format_to(std::back_inserter(out), "{}: {}\r\n", name, value);
+        has_cache_control = has_cache_control || name == "Cache-Control";
+    }
+    if (!has_cache_control) out.append("Cache-Control: no-store\r\n");
+    if (!r.content_type.empty()) {
+        fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\n", r.content_type);
+    }
+    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\nConnection: {}\r\n\r\n",
+                   r.body.size(), keep_alive && !r.close ? "keep-alive" : "close");
+    out.append(r.body);
+}
+
+}  // namespace crier::http
+
+#endif

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: MIT
+// An HTTP/1.1 request as crier's server sees it, and a bounded, incremental request-head parser.
+#ifndef CRIER_HTTP_REQUEST_HPP
+#define CRIER_HTTP_REQUEST_HPP
+
+#include <crier/config.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace crier::http {
+
+/// One parsed request: method, target, headers and (for POST) body. Owns its bytes.
+///
+/// @par Thread Safety
+/// Distinct objects: safe. Shared objects: safe for concurrent reads.
+class request {
+public:
+    [[nodiscard]] std::string_view method() const noexcept { return view(method_); }
+    /// The request target as sent, e.g. `/api/realtime/events?channel=a`.
+    [[nodiscard]] std::string_view target() const noexcept { return view(target_); }
+    /// The target's path, percent-decoding not applied.
+    [[nodiscard]] std::string_view path() const noexcept;
+    /// The target's query string without `?`, or empty.
+    [[nodiscard]] std::string_view query() const noexcept;
+    /// 0 for HTTP/1.0, 1 for HTTP/1.1.
+    [[nodiscard]] int version_minor() const noexcept { return version_minor_; }
+
+    /// The first header with this name (case-insensitive), value trimmed.
+    [[nodiscard]] CRIER_DECL std::optional<std::string_view> header(
+        std::string_view name) const noexcept;
+    /// The first query parameter with this name, percent-decoded (`+` is a space).
+    [[nodiscard]] CRIER_DECL std::optional<std::string> query_param(std::string_view name) const;
+    /// Every query parameter with this name, percent-decoded, in order.
+    [[nodiscard]] CRIER_DECL std::vector<std::string> query_params(std::string_view name) const;
+    /// A cookie from the `Cookie` header, value as sent.
+    [[nodiscard]] CRIER_DECL std::optional<std::string_view> cookie(
+        std::string_view name) const noexcept;
+    /// True unless the client asked to close (or spoke HTTP/1.0 without keep-alive).
+    [[nodiscard]] CRIER_DECL bool keep_alive() const noexcept;
+    /// The Content-Length, 0 when absent.
+    [[nodiscard]] std::size_t content_length() const noexcept { return content_length_; }
+
+    [[nodiscard]] std::string_view body() const noexcept { return body_; }
+    void set_body(std::string body) { body_ = std::move(body); }
+
+    /// The peer's address as text, set by the server.
+    [[nodiscard]] const std::string& remote_address() const noexcept { return remote_; }
+    void set_remote_address(std::string address) { remote_ = std::move(address); }
+
+    /// Headers in order, as (name, value) views into the request.
+    [[nodiscard]] std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+
+private:
+    friend class request_parser;
+    struct span {
+        std::size_t pos = 0;
+        std::size_t len = 0;
+    };
+    [[nodiscard]] std::string_view view(span s) const noexcept {
+        return std::string_view(head_).substr(s.pos, s.len);
+    }
+
+    std::string head_;
+    span method_;
+    span target_;
+    std::vector<std::pair<span, span>> headers_;
+    int version_minor_ = 1;
+    std::size_t content_length_ = 0;
+    std::string body_;
+    std::string remote_;
+};
+
+/// The outcome of feeding bytes to a request_parser.
+enum class parse_result {
+    incomplete,  ///< need more bytes
+    complete,    ///< the head is complete; the request is ready (body follows separately)
+    error,       ///< malformed or over a limit; see request_parser::error_status()
+};
+
+/// Parses request heads incrementally with a hard size bound.
+class request_parser {
+public:
+    /// `max_head_bytes` bounds the request line plus headers (over it: 431).
+    explicit request_parser(std::size_t max_head_bytes = 8192) noexcept
+        : max_head_(max_head_bytes) {}
+
+    /// Looks for a complete head at the start of `buffer` (which accumulates socket reads). On
+    /// `complete`, fills `out` and sets consumed() to the head's length.
+    CRIER_DECL parse_result parse(std::string_view buffer, request& out);
+
+    /// Bytes of `buffer` the completed head occupied.
+    [[nodiscard]] std::size_t consumed() const noexcept { return consumed_; }
+    /// On error: the HTTP status to answer with (400, 431, 501 or 505).
+    [[nodiscard]] int error_status() const noexcept { return status_; }
+    /// On error: what was wrong, for the JSON error body.
+    [[nodiscard]] std::string_view error_message() const noexcept { return message_; }
+
+private:
+    parse_result fail(int status, std::string_view message) noexcept {
+        status_ = status;
+        message_ = message;
+        return parse_result::error;
+    }
+
+    std::size_t max_head_;
+    std::size_t consumed_ = 0;
+    int status_ = 0;
+    std::string_view message_;
+};
+
+/// Decodes `%XX` escapes and `+`; nullopt for a malformed escape.
+[[nodiscard]] CRIER_DECL std::optional<std::string> percent_decode(std::string_view text);
+
+}  // namespace crier::http
+
+#if defined(CRIER_HEADER_ONLY)
+#    include <crier/http/impl/request.ipp>
+#endif
+
+#endif

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// HTTP/1.1 responses as crier's server writes them, and the JSON error body every error uses.
+#ifndef CRIER_HTTP_RESPONSE_HPP
+#define CRIER_HTTP_RESPONSE_HPP
+
+#include <crier/config.hpp>
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace crier::http {
+
+/// A complete (non-streaming) response.
+struct response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers{};
+    std::string body{};
+    /// Close the connection after this response, whatever the request asked.
+    bool close = false;
+};
+
+/// The reason phrase for a status code ("Too Many Requests" for 429).
+[[nodiscard]] CRIER_DECL std::string_view reason_phrase(int status) noexcept;
+
+/// A JSON error response: `{"error":{"status":S,"code":"...","message":"..."}}`.
+[[nodiscard]] CRIER_DECL response json_error(int status, std::string_view code,
+                                             std::string_view message);
+
+/// Status line, headers (Content-Length, Connection, Cache-Control: no-store unless set) and body.
+CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive);
+
+}  // namespace crier::http
+
+#if defined(CRIER_HEADER_ONLY)
+#    include <crier/http/impl/response.ipp>
+#endif
+
+#endif
