@@ -3,6 +3,7 @@
 #ifndef CRIER_CRIER_HPP
 #define CRIER_CRIER_HPP
 
+#include <crier/core.hpp>
 #include <crier/error.hpp>
 #include <crier/sse.hpp>
 #include <crier/version.hpp>

@@ -7,6 +7,11 @@
 #    error "crier/impl/src.hpp is for CRIER_SEPARATE_COMPILATION builds only"
 #endif
 
+#include <crier/core/impl/backplane.ipp>
+#include <crier/core/impl/hub.ipp>
+#include <crier/core/impl/names.ipp>
+#include <crier/core/impl/stats.ipp>
+#include <crier/core/impl/subscription.ipp>
 #include <crier/detail/impl/utf8.ipp>
 #include <crier/http/impl/request.ipp>
 #include <crier/http/impl/response.ipp>

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+// crier::backplane: the seam that orders events and carries them between machines, and the
+// in-process implementation a single hub uses by default.
+#ifndef CRIER_CORE_BACKPLANE_HPP
+#define CRIER_CORE_BACKPLANE_HPP
+
+#include <crier/config.hpp>
+#include <crier/error.hpp>
+#include <crier/sse/event_id.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+namespace crier {
+
+/// One event as it crosses the backplane. Views: valid for the duration of the call only.
+struct backplane_event {
+    /// Assigned by the backplane (backplane::publish) before the event reaches any sink.
+    sse::event_id id = {};
+    /// The channels it is published to (names, never patterns).
+    std::span<const std::string_view> channels = {};
+    /// Its type (an application type, or `batch`).
+    std::string_view type = {};
+    /// Its data.
+    std::string_view data = {};
+    /// When the publishing hub accepted it.
+    std::chrono::system_clock::time_point time = {};
+    /// True for an event over its rate limit (rate_limit_policy::batch): it takes its place in
+    /// the sequence, but sinks deliver nothing now; the publishing hub later publishes a
+    /// `batch` event that carries it.
+    bool held = false;
+    /// The publishing hub's private context, handed back unchanged to that hub's sink by a
+    /// backplane that delivers synchronously (saves re-encoding). Never carried between
+    /// machines: events from other nodes arrive with null.
+    void* origin = nullptr;
+};
+
+/// Where a backplane delivers ordered events: the hub's local fan-out (history, subscriptions).
+class backplane_sink {
+public:
+    /// Delivers one event with its id. Called for every event, local or remote, exactly once,
+    /// in seq order, never concurrently with itself. Does not block on subscribers.
+    virtual void deliver(const backplane_event& event) noexcept = 0;
+    /// The backplane may have lost events (e.g. it was unreachable and came back): every
+    /// subscription gets `resync` with this reason.
+    virtual void lost_continuity(std::string_view reason) noexcept = 0;
+
+protected:
+    ~backplane_sink() = default;
+};
+
+/// The seam between a hub and whatever orders its events. It gives the epoch, assigns each
+/// event's seq (ordering), carries events published here to other nodes, and delivers every
+/// event — published here or remotely — to the attached sink in seq order.
+///
+/// The in-process implementation does all of this synchronously inside publish(). A networked
+/// one (e.g. Redis Streams) appends the event to a shared log in publish() and delivers what it
+/// reads back from that log, its own events included, from a reader thread.
+///
+/// @par Thread Safety
+/// publish(), epoch() and last_id() may be called from any thread concurrently.
+class backplane {
+public:
+    virtual ~backplane() = default;
+
+    /// The epoch of the ids it assigns: the life of the history that seq counts in.
+    [[nodiscard]] virtual std::uint64_t epoch() const noexcept = 0;
+
+    /// The id of the newest event ordered so far ({epoch, 0} before the first).
+    [[nodiscard]] virtual sse::event_id last_id() const noexcept = 0;
+
+    /// Connects the hub's fan-out (null disconnects). Called by the hub before its first
+    /// publish and when it is destroyed; deliveries stop once a null attach() returns.
+    virtual void attach(backplane_sink* sink) noexcept = 0;
+
+    /// Orders one event published on this node: sets `event.id` to the next id and hands the
+    /// event to the sink (and to other nodes). Returns an error (errc::backplane_unavailable)
+    /// when it cannot; the event is then not published.
+    virtual std::error_code publish(backplane_event& event) noexcept = 0;
+};
+
+/// The backplane of a hub alone in its process: a counter under a mutex, delivering each event
+/// to the sink inside publish(), before publish() returns.
+///
+/// @par Thread Safety
+/// Safe from any thread.
+class in_process_backplane final : public backplane {
+public:
+    /// An epoch from a random source (so ids from an earlier process are recognised as foreign).
+    CRIER_DECL in_process_backplane();
+    /// A fixed epoch; seq continues after `last_seq` (tests, or restoring a persisted counter).
+    CRIER_DECL explicit in_process_backplane(std::uint64_t epoch, std::uint64_t last_seq = 0);
+
+    [[nodiscard]] CRIER_DECL std::uint64_t epoch() const noexcept override;
+    [[nodiscard]] CRIER_DECL sse::event_id last_id() const noexcept override;
+    CRIER_DECL void attach(backplane_sink* sink) noexcept override;
+    CRIER_DECL std::error_code publish(backplane_event& event) noexcept override;
+
+private:
+    const std::uint64_t epoch_;
+    mutable std::mutex mutex_;
+    std::uint64_t seq_;               // guarded by mutex_
+    backplane_sink* sink_ = nullptr;  // guarded by mutex_
+};
+
+}  // namespace crier
+
+#if defined(CRIER_HEADER_ONLY)
+#    include <crier/core/impl/backplane.ipp>
+#endif
+
+#endif

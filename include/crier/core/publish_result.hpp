@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// crier::publish_options and crier::publish_result: what a publish call takes and reports.
+#ifndef CRIER_CORE_PUBLISH_RESULT_HPP
+#define CRIER_CORE_PUBLISH_RESULT_HPP
+
+#include <crier/config.hpp>
+#include <crier/sse/event_id.hpp>
+
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace crier {
+
+/// Per-call publish options.
+struct publish_options {
+    /// Explicit dedup key: a second publish with the same key within the hub's dedup window is
+    /// not delivered and reports the first event's id. Keys are global to the hub (not per
+    /// channel). Empty: the key is built from hub_options::dedup_fields, if any.
+    std::string_view dedup_key = {};
+};
+
+/// The outcome of a publish. Never throws; check `error` first.
+struct publish_result {
+    /// Why the event was refused; empty when it was accepted (or was a duplicate).
+    /// errc::invalid_type, errc::invalid_field, errc::reserved_type, errc::invalid_utf8,
+    /// errc::invalid_channel, errc::payload_too_large, errc::invalid_json (publish_batch),
+    /// errc::rate_limited (reject policy), errc::hub_stopped, or std::errc::not_enough_memory.
+    std::error_code error = {};
+    /// The id the hub assigned; for a duplicate, the id of the first event with that key.
+    /// Zero when `error` is set.
+    sse::event_id id = {};
+    /// True when the dedup window already held this event's key: nothing was delivered.
+    bool duplicate = false;
+    /// True when the event went over its channel's rate limit under rate_limit_policy::batch:
+    /// it has its id, but reaches subscribers later, as an item of a `batch` event.
+    bool held = false;
+
+    /// True when the event was accepted or recognised as a duplicate.
+    [[nodiscard]] explicit operator bool() const noexcept { return !error; }
+    /// The wire form of `id`.
+    [[nodiscard]] std::string id_text() const { return sse::to_string(id); }
+};
+
+}  // namespace crier
+
+#endif
