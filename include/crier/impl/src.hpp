@@ -7,6 +7,8 @@
 #    error "crier/impl/src.hpp is for CRIER_SEPARATE_COMPILATION builds only"
 #endif
 
+#include <crier/adapters/detail/impl/server_state.ipp>
+#include <crier/adapters/impl/http_server.ipp>
 #include <crier/core/impl/backplane.ipp>
 #include <crier/core/impl/hub.ipp>
 #include <crier/core/impl/names.ipp>

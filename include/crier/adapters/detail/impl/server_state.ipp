@@ -1,0 +1,561 @@
+// SPDX-License-Identifier: MIT
+// Definitions for crier/adapters/detail/server_state.hpp.
+#ifndef CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
+#define CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
+
+#include <crier/adapters/detail/server_state.hpp>
+#include <crier/detail/json.hpp>
+#include <crier/sse/encoder.hpp>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace crier::adapters::detail {
+namespace {
+
+using crier::detail::append_json_string;
+using crier::detail::json_string;
+
+constexpr std::size_t max_history_limit = 1000;
+constexpr std::size_t max_static_file_bytes = 8u << 20;
+
+std::int64_t to_ns(std::chrono::milliseconds ms) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(ms).count();
+}
+
+http::response json_ok(std::string body) {
+    http::response r;
+    r.body = std::move(body);
+    return r;
+}
+
+// A pattern (`prefix*`) or name that could reach someone's private `user:` channel.
+bool reaches_user_channels(std::string_view channel) {
+    if (channel.empty() || channel.back() != '*') return channel.starts_with("user:");
+    const std::string_view prefix = channel.substr(0, channel.size() - 1);
+    return std::string_view("user:").starts_with(prefix) || prefix.starts_with("user:");
+}
+
+std::string_view content_type_for(std::string_view path) {
+    const auto dot = path.rfind('.');
+    const std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot + 1);
+    if (ext == "html") return "text/html; charset=utf-8";
+    if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+    if (ext == "css") return "text/css; charset=utf-8";
+    if (ext == "json") return "application/json";
+    if (ext == "svg") return "image/svg+xml";
+    if (ext == "png") return "image/png";
+    if (ext == "ico") return "image/x-icon";
+    return "application/octet-stream";
+}
+
+std::string_view errc_code_name(std::error_code ec) {
+    if (ec.category() != crier::error_category()) return "error";
+    switch (static_cast<crier::errc>(ec.value())) {
+        case errc::invalid_field:
+            return "invalid_field";
+        case errc::invalid_utf8:
+            return "invalid_utf8";
+        case errc::reserved_type:
+            return "reserved_type";
+        case errc::invalid_type:
+            return "invalid_type";
+        case errc::invalid_channel:
+            return "invalid_channel";
+        case errc::payload_too_large:
+            return "payload_too_large";
+        case errc::rate_limited:
+            return "rate_limited";
+        case errc::too_many_connections:
+            return "too_many_connections";
+        case errc::invalid_json:
+            return "invalid_json";
+        case errc::hub_stopped:
+            return "unavailable";
+        default:
+            return "error";
+    }
+}
+
+// The HTTP status for a hub error.
+int status_for(std::error_code ec) {
+    if (ec == errc::payload_too_large) return 413;
+    if (ec == errc::rate_limited || ec == errc::too_many_connections) return 429;
+    if (ec == errc::hub_stopped) return 503;
+    if (ec == std::errc::not_enough_memory) return 503;
+    return 400;
+}
+
+}  // namespace
+
+CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
+    : hub_(hub),
+      options_(std::move(options)),
+      heartbeat_ns_(to_ns(options_.heartbeat.value_or(hub.options().heartbeat_interval))),
+      idle_ns_(to_ns(options_.idle_timeout.value_or(hub.options().idle_timeout))),
+      random_(std::random_device{}()) {
+    if (!options_.prefix.empty() && options_.prefix.back() == '/') options_.prefix.pop_back();
+}
+
+CRIER_DECL std::chrono::milliseconds server_state::tick_interval() const noexcept {
+    const std::int64_t shortest =
+        std::min({heartbeat_ns_, idle_ns_, to_ns(options_.request_timeout),
+                  to_ns(options_.keep_alive_timeout)});
+    const auto quarter = std::chrono::milliseconds(shortest / 4'000'000);
+    return std::clamp(quarter, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
+}
+
+CRIER_DECL bool server_state::connection_opened() noexcept {
+    if (open_.fetch_add(1, std::memory_order_relaxed) >= options_.max_connections) {
+        open_.fetch_sub(1, std::memory_order_relaxed);
+        refused_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    return true;
+}
+
+CRIER_DECL std::string server_state::retry_frame(std::chrono::milliseconds retry) const {
+    std::string out;
+    sse::append_retry(out, retry);
+    return out;
+}
+
+CRIER_DECL std::chrono::milliseconds server_state::shutdown_retry() {
+    const auto lo = options_.shutdown_retry_min.count();
+    const auto hi = std::max(lo, options_.shutdown_retry_max.count());
+    std::lock_guard lock(random_mutex_);
+    return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, hi)(random_));
+}
+
+void server_state::add_cors(http::response& r) const {
+    if (options_.cors_origin.empty()) return;
+    r.headers.emplace_back("Access-Control-Allow-Origin", options_.cors_origin);
+    if (options_.cors_origin != "*") {
+        r.headers.emplace_back("Access-Control-Allow-Credentials", "true");
+        r.headers.emplace_back("Vary", "Origin");
+    }
+}
+
+server_state::auth_result server_state::authenticate(const http::request& request) const {
+    if (!options_.authenticate) return {principal{}, std::nullopt};
+    std::optional<principal> who;
+    try {
+        who = options_.authenticate(request);
+    } catch (const std::exception& e) {
+        return {std::nullopt, http::json_error(500, "auth_error", e.what())};
+    }
+    if (!who) {
+        auto r = http::json_error(401, "unauthorized", "authentication required");
+        r.headers.emplace_back("WWW-Authenticate", "Bearer");
+        return {std::nullopt, std::move(r)};
+    }
+    return {std::move(who), std::nullopt};
+}
+
+std::optional<http::response> server_state::check_channel(const principal& who,
+                                                          std::string_view channel) const {
+    if (channel.empty()) return http::json_error(400, "invalid_channel", "empty channel name");
+    if (channel == "global") return std::nullopt;
+    if (!who.user_id.empty() && channel == "user:" + who.user_id) return std::nullopt;
+    if (reaches_user_channels(channel)) {
+        return http::json_error(403, "forbidden",
+                                fmt::format("channel '{}' is another user's", channel));
+    }
+    if (options_.authorize && !options_.authorize(who, channel)) {
+        return http::json_error(403, "forbidden",
+                                fmt::format("channel '{}' is not allowed", channel));
+    }
+    return std::nullopt;
+}
+
+CRIER_DECL route_result server_state::route(const http::request& request) {
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    route_result result;
+    const std::string_view method = request.method();
+    const std::string_view path = request.path();
+    const bool cors = !options_.cors_origin.empty();
+
+    if (cors && method == "OPTIONS") {
+        result.response.status = 204;
+        result.response.content_type.clear();
+        result.response.headers = {
+            {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+            {"Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID"},
+            {"Access-Control-Max-Age", "600"}};
+        add_cors(result.response);
+        return result;
+    }
+
+    struct route_entry {
+        std::string_view name;
+        std::string_view method;
+    };
+    static constexpr route_entry routes[] = {{"/events", "GET"},  {"/history", "GET"},
+                                             {"/stats", "GET"},   {"/publish", "POST"},
+                                             {"/metrics", "GET"}, {"/health", "GET"}};
+    const std::string_view prefix = options_.prefix;
+    if (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/') {
+        const std::string_view name = path.substr(prefix.size());
+        const auto it = std::find_if(std::begin(routes), std::end(routes),
+                                     [&](const route_entry& e) { return e.name == name; });
+        if (it == std::end(routes)) {
+            result.response = http::json_error(404, "not_found", fmt::format("no route {}", path));
+        } else if (method != it->method) {
+            result.response = http::json_error(405, "method_not_allowed",
+                                               fmt::format("{} takes {}", path, it->method));
+            result.response.headers.emplace_back("Allow", std::string(it->method));
+        } else if (name == "/events") {
+            result = route_events(request);
+        } else if (name == "/history") {
+            result.response = route_history(request);
+        } else if (name == "/stats") {
+            result.response = route_stats(request);
+        } else if (name == "/publish") {
+            result.response = route_publish(request);
+        } else if (name == "/metrics") {
+            result.response = route_metrics(request);
+        } else {
+            result.response = route_health();
+        }
+    } else if (!options_.static_dir.empty() && method == "GET") {
+        result.response = route_static(request);
+    } else {
+        result.response = http::json_error(404, "not_found", fmt::format("no route {}", path));
+    }
+    if (!result.stream) add_cors(result.response);
+    return result;
+}
+
+route_result server_state::route_events(const http::request& request) {
+    route_result result;
+    auto [who, error] = authenticate(request);
+    if (error) {
+        result.response = std::move(*error);
+        return result;
+    }
+    stream_plan plan;
+    plan.options.user_id = who->user_id;
+    plan.options.channels.emplace_back("global");
+    if (!who->user_id.empty()) plan.options.channels.push_back("user:" + who->user_id);
+    auto requested = request.query_params("channel");
+    if (requested.size() > options_.max_channels_per_stream) {
+        result.response = http::json_error(
+            400, "too_many_channels",
+            fmt::format("at most {} channels per stream", options_.max_channels_per_stream));
+        return result;
+    }
+    for (auto& channel : requested) {
+        if (auto refused = check_channel(*who, channel)) {
+            result.response = std::move(*refused);
+            return result;
+        }
+        if (std::find(plan.options.channels.begin(), plan.options.channels.end(), channel) ==
+            plan.options.channels.end()) {
+            plan.options.channels.push_back(std::move(channel));
+        }
+    }
+    plan.options.types = request.query_params("type");
+
+    // Last-Event-ID: the header a browser sends, or the query for clients that cannot set it.
+    std::string last_id(request.header("last-event-id").value_or(std::string_view{}));
+    if (last_id.empty()) last_id = request.query_param("last_event_id").value_or(std::string{});
+    if (!sse::is_valid_last_event_id(last_id)) last_id = "invalid";  // the hub answers resync
+    plan.options.last_event_id = last_id;
+
+    // The `connected` event carries an id, so a client that drops before any other event
+    // still reconnects from the right place (browsers differ on whether a new stream starts
+    // with an empty id buffer).
+    const std::string current = sse::to_string(hub_.current_id());
+    const std::string resume = last_id.empty() ? current : last_id;
+    std::string data = fmt::format(R"({{"clientId":"c{}","channels":[)",
+                                   next_client_.fetch_add(1, std::memory_order_relaxed));
+    for (std::size_t i = 0; i < plan.options.channels.size(); ++i) {
+        if (i != 0) data.push_back(',');
+        append_json_string(data, plan.options.channels[i]);
+    }
+    data += R"(],"id":)" + json_string(current) + "}";
+
+    plan.preamble =
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: text/event-stream\r\n"
+        "Cache-Control: no-cache\r\n"
+        "Connection: keep-alive\r\n"
+        "X-Accel-Buffering: no\r\n";
+    if (!options_.cors_origin.empty()) {
+        http::response cors;
+        add_cors(cors);
+        for (const auto& [name, value] : cors.headers) {
+            plan.preamble += name + ": " + value + "\r\n";
+        }
+    }
+    plan.preamble += "\r\n";
+    (void)sse::append_event(plan.preamble, {.id = resume, .type = "connected", .data = data});
+    result.stream = std::move(plan);
+    return result;
+}
+
+CRIER_DECL subscription server_state::subscribe(stream_plan& plan, std::error_code& ec) {
+    if (stopping()) {
+        ec = errc::hub_stopped;
+        return {};
+    }
+    auto sub = hub_.subscribe(std::move(plan.options), ec);
+    if (!ec) streams_opened_.fetch_add(1, std::memory_order_relaxed);
+    return sub;
+}
+
+CRIER_DECL http::response server_state::subscribe_error(std::error_code ec) const {
+    const int status = status_for(ec);
+    auto r = http::json_error(status, errc_code_name(ec), ec.message());
+    if (ec == errc::too_many_connections) {
+        r.body = fmt::format(
+            R"({{"error":{{"status":429,"code":"too_many_connections","message":"at most {} connections per user","limit":{}}}}})",
+            hub_.options().max_connections_per_user, hub_.options().max_connections_per_user);
+        r.headers.emplace_back("Retry-After", "5");
+    }
+    add_cors(r);
+    return r;
+}
+
+http::response server_state::route_history(const http::request& request) {
+    auto [who, error] = authenticate(request);
+    if (error) return std::move(*error);
+    std::vector<std::string> channels = request.query_params("channel");
+    for (const auto& channel : channels) {
+        if (auto refused = check_channel(*who, channel)) return std::move(*refused);
+    }
+    if (channels.empty()) {
+        channels.emplace_back("global");
+        if (!who->user_id.empty()) channels.push_back("user:" + who->user_id);
+    }
+    std::size_t limit = 100;
+    if (auto text = request.query_param("limit")) {
+        const auto [end, err] = std::from_chars(text->data(), text->data() + text->size(), limit);
+        if (err != std::errc{} || end != text->data() + text->size() || limit == 0 ||
+            limit > max_history_limit) {
+            return http::json_error(
+                400, "invalid_limit",
+                fmt::format("limit must be a whole number from 1 to {}", max_history_limit));
+        }
+    }
+    std::string since = request.query_param("since").value_or(std::string{});
+    if (since.empty()) since = std::string(request.header("last-event-id").value_or(""));
+
+    const history_result h = hub_.history(since, channels, limit);
+    std::string body = R"({"events":[)";
+    for (std::size_t i = 0; i < h.events.size(); ++i) {
+        const auto& e = h.events[i];
+        if (i != 0) body.push_back(',');
+        body += R"({"id":)" + json_string(sse::to_string(e.id)) + R"(,"type":)" +
+                json_string(e.type) + R"(,"data":)" + json_string(e.data) + R"(,"channels":[)";
+        for (std::size_t c = 0; c < e.channels.size(); ++c) {
+            if (c != 0) body.push_back(',');
+            append_json_string(body, e.channels[c]);
+        }
+        body += fmt::format(
+            R"(],"time":{}}})",
+            std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch())
+                .count());
+    }
+    body += fmt::format(R"(],"complete":{},"more":{},"id":{}}})", h.complete, h.more,
+                        json_string(sse::to_string(h.current)));
+    return json_ok(std::move(body));
+}
+
+http::response server_state::route_stats(const http::request& request) {
+    auto [who, error] = authenticate(request);
+    if (error) return std::move(*error);
+    const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
+    if (!allowed) return http::json_error(403, "forbidden", "stats need admin rights");
+    std::string body = hub_.stats().to_json();
+    if (!body.empty() && body.back() == '}') {
+        body.pop_back();
+        body += fmt::format(
+            R"(,"server":{{"connections":{},"requests":{},"streamsOpened":{},"framesWritten":{},"refused":{}}}}})",
+            open_.load(), requests_.load(), streams_opened_.load(), frames_written_.load(),
+            refused_.load());
+    }
+    return json_ok(std::move(body));
+}
+
+http::response server_state::route_publish(const http::request& request) {
+    auto [who, error] = authenticate(request);
+    if (error) return std::move(*error);
+    if (const auto type = request.header("content-type");
+        type && !type->starts_with("application/json")) {
+        return http::json_error(415, "unsupported_media_type", "send application/json");
+    }
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (auto e = parser.parse(request.body().data(), request.body().size()).get(doc)) {
+        return http::json_error(400, "invalid_json",
+                                fmt::format("body is not JSON: {}", simdjson::error_message(e)));
+    }
+    simdjson::dom::object obj;
+    if (doc.get_object().get(obj)) {
+        return http::json_error(400, "invalid_json", "body must be a JSON object");
+    }
+    auto string_field = [&](const char* key, std::string& out) -> std::optional<http::response> {
+        simdjson::dom::element v;
+        if (obj[key].get(v)) return std::nullopt;  // absent
+        std::string_view s;
+        if (v.get_string().get(s)) {
+            return http::json_error(400, "invalid_json", fmt::format("'{}' must be a string", key));
+        }
+        out.assign(s);
+        return std::nullopt;
+    };
+    std::string type, module, action, user_id, dedup_key, channel;
+    for (auto [key, out] : {std::pair{"type", &type}, std::pair{"module", &module},
+                            std::pair{"action", &action}, std::pair{"user_id", &user_id},
+                            std::pair{"dedup_key", &dedup_key}, std::pair{"channel", &channel}}) {
+        if (auto bad = string_field(key, *out)) return std::move(*bad);
+    }
+    std::vector<std::string> channels;
+    if (!channel.empty()) channels.push_back(channel);
+    simdjson::dom::element list;
+    if (!obj["channels"].get(list)) {
+        simdjson::dom::array array;
+        if (list.get_array().get(array)) {
+            return http::json_error(400, "invalid_json", "'channels' must be an array of strings");
+        }
+        for (auto item : array) {
+            std::string_view s;
+            if (item.get_string().get(s)) {
+                return http::json_error(400, "invalid_json",
+                                        "'channels' must be an array of strings");
+            }
+            channels.emplace_back(s);
+        }
+    }
+    // `data`: a JSON string is the data itself; any other JSON value is sent as its JSON text.
+    std::string data;
+    simdjson::dom::element d;
+    if (obj["data"].get(d)) return http::json_error(400, "invalid_json", "'data' is required");
+    if (std::string_view s; !d.get_string().get(s)) {
+        data.assign(s);
+    } else {
+        data = simdjson::minify(d);
+    }
+
+    const bool module_event = !module.empty() || !action.empty();
+    if (module_event) {
+        if (module.empty() || action.empty()) {
+            return http::json_error(400, "invalid_json", "'module' and 'action' go together");
+        }
+        channels = {module};
+        if (!user_id.empty()) channels.push_back("user:" + user_id);
+    } else {
+        if (type.empty()) return http::json_error(400, "invalid_json", "'type' is required");
+        if (channels.empty()) {
+            return http::json_error(400, "invalid_json", "'channel' or 'channels' is required");
+        }
+    }
+    const bool allowed = options_.authorize_publish
+                             ? options_.authorize_publish(*who, std::span(channels))
+                             : who->publisher;
+    if (!allowed) return http::json_error(403, "forbidden", "not allowed to publish there");
+
+    const publish_options opts{.dedup_key = dedup_key};
+    const publish_result r =
+        module_event ? hub_.publish_module_event(module, action, data, user_id, opts)
+                     : hub_.publish(std::span<const std::string>(channels), type, data, opts);
+    if (r.error) {
+        auto response =
+            http::json_error(status_for(r.error), errc_code_name(r.error), r.error.message());
+        if (r.error == errc::rate_limited) response.headers.emplace_back("Retry-After", "1");
+        return response;
+    }
+    return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", json_string(r.id_text()),
+                               r.duplicate, r.held));
+}
+
+http::response server_state::route_metrics(const http::request& request) {
+    auto [who, error] = authenticate(request);
+    if (error) return std::move(*error);
+    const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
+    if (!allowed) return http::json_error(403, "forbidden", "metrics need admin rights");
+    const hub_stats s = hub_.stats();
+    std::string body;
+    auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
+                      auto value) {
+        fmt::format_to(std::back_inserter(body),
+                       "# HELP crier_{} {}\n# TYPE crier_{} {}\ncrier_{} {}\n", name, help, name,
+                       type, name, value);
+    };
+    metric("subscriptions", "gauge", "Live subscriptions.", s.subscriptions);
+    metric("users", "gauge", "Distinct users with a live subscription.", s.users);
+    metric("channels", "gauge", "Channels with a subscriber or retained history.", s.channels);
+    metric("history_events", "gauge", "Events retained for replay.", s.history_events);
+    metric("history_bytes", "gauge", "Bytes retained for replay.", s.history_bytes);
+    metric("queued_frames", "gauge", "Frames waiting in subscription queues.", s.queued_frames);
+    metric("queued_bytes", "gauge", "Bytes waiting in subscription queues.", s.queued_bytes);
+    metric("held_events", "gauge", "Events held by rate limits for batching.", s.held_events);
+    metric("published_total", "counter", "Events accepted.", s.published);
+    metric("delivered_total", "counter", "Frames queued to subscriptions.", s.delivered);
+    metric("deduplicated_total", "counter", "Publishes refused as duplicates.", s.deduplicated);
+    metric("resyncs_total", "counter", "Resync events sent.", s.resyncs);
+    metric("overflows_total", "counter", "Subscription queue overflows.", s.overflows);
+    metric("rate_limited_total", "counter", "Events over a rate limit.", s.rate_limited);
+    metric("batches_total", "counter", "Batch events flushed.", s.batched);
+    metric("http_connections", "gauge", "Open HTTP connections.", open_.load());
+    metric("http_requests_total", "counter", "HTTP requests routed.", requests_.load());
+    metric("http_streams_opened_total", "counter", "SSE streams opened.", streams_opened_.load());
+    metric("http_frames_written_total", "counter", "Event frames written to sockets.",
+           frames_written_.load());
+    metric("http_refused_total", "counter", "Connections refused at max_connections.",
+           refused_.load());
+    http::response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = std::move(body);
+    return r;
+}
+
+http::response server_state::route_health() const {
+    const bool up = !stopping() && !hub_.stopped();
+    http::response r =
+        json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", up ? R"("ok")" : R"("stopping")",
+                            json_string(sse::to_string(hub_.current_id()))));
+    r.status = up ? 200 : 503;
+    return r;
+}
+
+http::response server_state::route_static(const http::request& request) const {
+    std::string rel = http::percent_decode(request.path()).value_or(std::string{});
+    if (rel.empty() || rel.front() != '/') {
+        return http::json_error(400, "bad_request", "malformed path");
+    }
+    if (rel.back() == '/') rel += "index.html";
+    // No way out of static_dir: refuse `..` segments, backslashes and NUL outright.
+    if (rel.find("/..") != std::string::npos || rel.find('\\') != std::string::npos ||
+        rel.find('\0') != std::string::npos) {
+        return http::json_error(404, "not_found", "no such file");
+    }
+    const std::string full = options_.static_dir + rel;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(full, ec)) {
+        return http::json_error(404, "not_found", "no such file");
+    }
+    std::ifstream file(full, std::ios::binary);
+    if (!file) return http::json_error(404, "not_found", "no such file");
+    std::ostringstream content;
+    content << file.rdbuf();
+    http::response r;
+    r.body = std::move(content).str();
+    if (r.body.size() > max_static_file_bytes) {
+        return http::json_error(500, "too_large", "static file too large");
+    }
+    r.content_type = content_type_for(rel);
+    r.headers.emplace_back("Cache-Control", "no-cache");
+    return r;
+}
+
+}  // namespace crier::adapters::detail
+
+#endif

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// crier's embedded HTTP/1.1 server on standalone Asio: SSE streams plus the JSON and metrics
+// routes, several threads, shared timers, graceful shutdown.
+#ifndef CRIER_ADAPTERS_HTTP_SERVER_HPP
+#define CRIER_ADAPTERS_HTTP_SERVER_HPP
+
+#include <crier/adapters/detail/connection.hpp>
+#include <crier/adapters/detail/server_state.hpp>
+#include <crier/adapters/server_options.hpp>
+#include <crier/config.hpp>
+#include <crier/core/hub.hpp>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace crier::adapters {
+
+/// Serves a hub over HTTP/1.1 under `options.prefix` (default `/api/realtime`):
+///
+/// | route | what |
+/// |---|---|
+/// | `GET events` | the SSE stream: `global`, `user:{id}` and authorized `?channel=`s;
+/// `Last-Event-ID` header or `last_event_id` query resumes; `?type=` filters | | `GET history` |
+/// JSON: `?since=`, `?channel=`, `?limit=` (1–1000) | | `GET stats` | JSON, admin only: the seed's
+/// `connectedClients`, `channels`, `eventHistorySize` and more | | `POST publish` | JSON body
+/// `{"channels":[…],"type":…,"data":…,"dedup_key":…}` or
+/// `{"module":…,"action":…,"data":…,"user_id":…}`; answers `{"id":…,"duplicate":…,"held":…}` | |
+/// `GET metrics` | Prometheus text, admin only | | `GET health` | `{"status":"ok"}`, 503 while
+/// stopping |
+///
+/// Every error is a JSON body `{"error":{"status":…,"code":…,"message":…}}` with the matching
+/// status (400, 401, 403, 404, 405, 408, 413, 415, 429, 431, 501, 503, 505).
+///
+/// @par Thread Safety
+/// start(), stop() and the destructor must not run concurrently with each other, nor from one
+/// of the server's own threads. serve() may be called from any thread.
+class http_server {
+public:
+    /// A server for `hub` (which must outlive it). Nothing happens until start().
+    CRIER_DECL http_server(crier::hub& hub, server_options options = {});
+    /// stop()s.
+    CRIER_DECL ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    /// Binds, listens and starts the I/O threads. Throws std::system_error (e.g. address in use).
+    CRIER_DECL void start();
+    /// As above; reports failure in `ec` instead.
+    CRIER_DECL void start(std::error_code& ec);
+
+    /// The port it listens on (useful with `port = 0`). 0 before start().
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+
+    /// Graceful shutdown: stop accepting, send every stream a `retry:` with jitter then close
+    /// it, close idle connections, finish in-flight requests with `Connection: close`, all within
+    /// options.shutdown_deadline; then force-close what is left and join the threads.
+    /// Idempotent. Blocks; must not be called from one of the server's threads.
+    CRIER_DECL void stop();
+
+    /// Hands over a TCP connection the host accepted itself; crier serves it from then on
+    /// (requests, streams, timeouts). The socket may belong to any io_context.
+    CRIER_DECL void serve(asio::ip::tcp::socket socket);
+
+    /// Serves any Asio stream (e.g. an `asio::ssl::stream` after its handshake). Its executor
+    /// must serialise handlers (a strand); it must offer `lowest_layer()`.
+    template <class Stream>
+    void serve_stream(Stream stream) {
+        if (!state_->connection_opened()) return;
+        std::make_shared<detail::connection<Stream>>(std::move(stream), state_)->start();
+    }
+
+    /// The io_context the server runs (e.g. to post work onto its threads).
+    [[nodiscard]] asio::io_context& context() noexcept { return io_; }
+
+    /// Open connections (streams and plain requests).
+    [[nodiscard]] std::size_t connections() const noexcept { return state_->open_connections(); }
+
+private:
+    void do_accept();
+    void do_tick();
+
+    asio::io_context io_;
+    std::shared_ptr<detail::server_state> state_;
+    asio::ip::tcp::acceptor acceptor_;
+    asio::steady_timer ticker_;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    std::vector<std::thread> threads_;
+    std::uint16_t port_ = 0;
+    bool started_ = false;
+    bool stopped_ = false;
+};
+
+}  // namespace crier::adapters
+
+#if defined(CRIER_HEADER_ONLY)
+#    include <crier/adapters/impl/http_server.ipp>
+#endif
+
+#endif

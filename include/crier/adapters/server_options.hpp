@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// Configuration of crier's embedded HTTP server: routes, limits, timeouts and the auth hooks.
+#ifndef CRIER_ADAPTERS_SERVER_OPTIONS_HPP
+#define CRIER_ADAPTERS_SERVER_OPTIONS_HPP
+
+#include <crier/http/request.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace crier::adapters {
+
+/// Who made a request, as the host's authenticate hook says.
+struct principal {
+    /// The user; streams auto-subscribe `user:{user_id}`. Empty for an anonymous principal,
+    /// which gets `global` only.
+    std::string user_id{};
+    /// May read `GET stats` and `GET metrics` (unless authorize_stats says otherwise).
+    bool admin = false;
+    /// May `POST publish` (unless authorize_publish says otherwise).
+    bool publisher = false;
+};
+
+/// Every knob of the embedded server. Defaults follow the seed system and DESIGN.md.
+struct server_options {
+    /// Address to listen on. Default `127.0.0.1`; `::` or `0.0.0.0` to accept from anywhere.
+    std::string address = "127.0.0.1";
+    /// Port; 0 picks a free one (read it back with http_server::port()).
+    std::uint16_t port = 8080;
+    /// I/O threads. Default 0 = one per hardware thread.
+    std::size_t threads = 0;
+    /// Route prefix: `{prefix}/events`, `/history`, `/stats`, `/publish`, `/metrics`, `/health`.
+    std::string prefix = "/api/realtime";
+
+    /// Largest request line + headers (over it: 431 and close).
+    std::size_t max_head_bytes = 8 * 1024;
+    /// Largest request body, i.e. a `POST publish` document (over it: 413).
+    std::size_t max_body_bytes = 1024 * 1024;
+    /// Most channels one stream may ask for with `?channel=` (over it: 400).
+    std::size_t max_channels_per_stream = 64;
+    /// Most connections (streams and plain requests) at once; past it new ones get 503.
+    std::size_t max_connections = 100000;
+    /// Time a client has to send a whole request once it started (over it: 408 and close).
+    std::chrono::milliseconds request_timeout{10'000};
+    /// Time an idle keep-alive connection stays open between requests.
+    std::chrono::milliseconds keep_alive_timeout{30'000};
+    /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
+    std::optional<std::chrono::milliseconds> heartbeat{};
+    /// Close a stream after this long with no event delivered (the client reconnects and
+    /// replays). Default: the hub's idle interval.
+    std::optional<std::chrono::milliseconds> idle_timeout{};
+    /// Graceful shutdown: how long stop() waits for streams to flush before forcing them shut.
+    std::chrono::milliseconds shutdown_deadline{5'000};
+    /// Graceful shutdown: each stream gets `retry:` drawn uniformly from this range, so a fleet
+    /// of clients does not reconnect at the same instant.
+    std::chrono::milliseconds shutdown_retry_min{1'000};
+    std::chrono::milliseconds shutdown_retry_max{10'000};
+
+    /// CORS: the value of Access-Control-Allow-Origin (`*` or an origin); empty disables CORS.
+    std::string cors_origin{};
+    /// Serve files from this directory for GET paths outside the prefix; empty disables it.
+    std::string static_dir{};
+
+    /// Who is calling. Return nullopt to refuse with 401. Default (unset): every request is
+    /// an anonymous principal — `global` only, no publish, no stats.
+    std::function<std::optional<principal>(const http::request&)> authenticate{};
+    /// May this principal subscribe to this channel (or pattern)? Asked for every `?channel=`.
+    /// `global` and the principal's own `user:{id}` are always granted; any other `user:` channel
+    /// is never granted, whatever this says. Default (unset): every other channel is granted.
+    std::function<bool(const principal&, std::string_view channel)> authorize{};
+    /// May this principal publish to these channels? Default: `principal::publisher`.
+    std::function<bool(const principal&, std::span<const std::string> channels)>
+        authorize_publish{};
+    /// May this principal read stats and metrics? Default: `principal::admin`.
+    std::function<bool(const principal&)> authorize_stats{};
+};
+
+}  // namespace crier::adapters
+
+#endif
