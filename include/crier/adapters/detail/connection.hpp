@@ -251,7 +251,9 @@ private:
         subscription_.emplace(std::move(sub));
         phase_ = phase::streaming;
         out_ = std::move(plan.preamble);
-        std::string().swap(in_);  // a stream reads nothing more: give the request buffer back
+        // A stream reads nothing more: give the request's memory back (idle streams are many).
+        std::string().swap(in_);
+        request_ = http::request{};
         const auto now = now_ns();
         last_write_ns_.store(now, std::memory_order_relaxed);
         last_delivery_ns_.store(now, std::memory_order_relaxed);
@@ -300,7 +302,14 @@ private:
         if (ec) return close();
         state_->count_delivered(batch_.size());
         batch_.clear();  // release the frames now, not at the next write
-        out_inflight_.clear();
+        // Keep small buffers for the next write; give large ones (after a burst) back.
+        if (batch_.capacity() > 1024) std::vector<sse::frame>().swap(batch_);
+        if (buffers_.capacity() > 1024) std::vector<asio::const_buffer>().swap(buffers_);
+        if (out_inflight_.capacity() > 64) {
+            std::string().swap(out_inflight_);
+        } else {
+            out_inflight_.clear();
+        }
         last_write_ns_.store(now_ns(), std::memory_order_relaxed);
         do_drain();
     }

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// The server the fan-out load benchmark drives: crier's embedded server with benchmark-friendly
+// settings (no rate limit, user taken from `?user=`, everyone may publish). Never expose it.
+#include <crier/adapters/server.hpp>
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <string_view>
+#include <thread>
+
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+void on_signal(int) { stop_requested = 1; }
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::uint16_t port = 8090;
+    std::size_t threads = 1;
+    double duration = 0;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string_view arg = argv[i];
+        if (arg == "--port") {
+            port = static_cast<std::uint16_t>(std::atoi(argv[i + 1]));
+        } else if (arg == "--threads") {
+            threads = static_cast<std::size_t>(std::atoi(argv[i + 1]));
+        } else if (arg == "--duration") {
+            duration = std::atof(argv[i + 1]);
+        } else {
+            fmt::print(stderr, "usage: {} [--port N] [--threads N] [--duration S]\n", argv[0]);
+            return 2;
+        }
+    }
+    crier::hub hub({.rate_limit = 0,
+                    .max_channels_per_subscription = 8,
+                    .max_connections_per_user = 0,
+                    .idle_timeout = std::chrono::hours(1)});
+    crier::adapters::http_server server(
+        hub, {.port = port,
+              .threads = threads,
+              .max_connections = 200000,
+              .authenticate = [](const crier::http::request& r)
+                  -> std::optional<crier::adapters::principal> {
+                  return crier::adapters::principal{
+                      .user_id = r.query_param("user").value_or(""), .admin = true, .publisher = true};
+              }});
+    std::error_code ec;
+    server.start(ec);
+    if (ec) {
+        fmt::print(stderr, "cannot listen on port {}: {}\n", port, ec.message());
+        return 1;
+    }
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    fmt::print("crier-bench-server listening on 127.0.0.1:{} with {} thread(s)\n", server.port(), threads);
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+    while (!stop_requested &&
+           (duration <= 0 || std::chrono::steady_clock::now() - started <
+                                 std::chrono::duration<double>(duration))) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    server.stop();
+    return 0;
+}
