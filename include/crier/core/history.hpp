@@ -18,21 +18,21 @@ struct history_event {
     /// Its id.
     sse::event_id id = {};
     /// Its type (`horses:created`, or `batch` for a flushed batch).
-    std::string type;
+    std::string type = {};
     /// Its data, as an EventSource receives it: every line break is LF.
-    std::string data;
+    std::string data = {};
     /// The channels it was published to.
-    std::vector<std::string> channels;
+    std::vector<std::string> channels = {};
     /// When the hub accepted it.
     std::chrono::system_clock::time_point time = {};
     /// Its encoded frame (the same bytes the SSE streams carried).
-    sse::frame frame;
+    sse::frame frame = {};
 };
 
 /// The answer of hub::history().
 struct history_result {
     /// Retained events with a greater seq than `since`, in seq order, at most `limit`.
-    std::vector<history_event> events;
+    std::vector<history_event> events = {};
     /// False when the answer cannot be the whole story: `since` is from another epoch or is not
     /// an id, or history on one of the channels was already evicted past it. The client's
     /// answer is to refetch its state (as for a `resync` event).

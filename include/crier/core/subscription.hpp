@@ -27,25 +27,25 @@ struct subscription_state;
 struct subscribe_options {
     /// Channel names (`global`, `user:42`) and patterns (`stable:*`, `*`) to receive. The hub
     /// does not authorize: the transport passes only what the principal may read.
-    std::vector<std::string> channels;
+    std::vector<std::string> channels = {};
     /// The client's Last-Event-ID (header or query); empty for a first connection. Events on
     /// `channels` with a greater seq are replayed, in seq order, before live events. An id
     /// that cannot be honoured completely (not crier's, another epoch, history evicted past
     /// it) yields one `resync` event instead of the replay.
-    std::string last_event_id;
+    std::string last_event_id = {};
     /// The user the connection belongs to; counts against max_connections_per_user. Empty:
     /// anonymous, not counted.
-    std::string user_id;
+    std::string user_id = {};
     /// Event-type filter (`horses:*`, `horses:created`, `*`); empty means every type.
     /// `resync` and `batch` events always pass (a batch's items are filtered by the client).
-    std::vector<std::string> types;
+    std::vector<std::string> types = {};
     /// Called when the queue goes from empty to non-empty, and once when the hub closes the
     /// subscription (overflow, stop). It may run on any publishing thread, with no hub lock
     /// held, as soon as subscribe() has registered the subscription (possibly before subscribe()
     /// returns), and never after the handle is destroyed. It must be cheap and must not block:
     /// post to the transport's executor. What subscribe() itself queues (replay, `resync`) is
     /// not signalled: drain once after subscribe() returns.
-    std::function<void()> on_ready;
+    std::function<void()> on_ready = {};
 };
 
 /// A live subscription: a bounded queue of frames that the hub fills and a transport drains.

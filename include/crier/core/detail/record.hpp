@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+// detail::event_record: one accepted event, stored once, owning the frame every queue shares.
+#ifndef CRIER_CORE_DETAIL_RECORD_HPP
+#define CRIER_CORE_DETAIL_RECORD_HPP
+
+#include <crier/core/detail/json.hpp>
+#include <crier/sse/event_id.hpp>
+#include <crier/sse/frame.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace crier::detail {
+
+using steady_clock = std::chrono::steady_clock;
+
+/// One accepted event. Its frame is `event: <type>\n`, the `data:` lines, then `id: <id>\n\n`:
+/// everything but the id is encoded before the sequencer's critical section, and the id is
+/// stamped into reserved capacity inside it (no reallocation, no copy).
+struct event_record {
+    std::uint64_t seq = 0;
+    steady_clock::time_point accepted{};
+    std::string bytes;     ///< the frame
+    std::string channels;  ///< channel names, each followed by '\n'
+    std::uint32_t type_size = 0;
+    std::size_t footprint = 0;  ///< accounted bytes, fixed once stamped
+
+    // Guarded by the hub's lock:
+    std::uint32_t rings = 0;        ///< channel histories holding it
+    event_record* older = nullptr;  ///< the hub's list of retained records, in seq order
+    event_record* newer = nullptr;
+
+    [[nodiscard]] std::string_view type() const noexcept {
+        return std::string_view(bytes).substr(7, type_size);
+    }
+};
+
+using record_ptr = std::shared_ptr<event_record>;
+
+/// The frame of a record: shares the record's ownership, points at its bytes.
+inline sse::frame frame_of(const record_ptr& r) noexcept {
+    return sse::frame(r, &r->bytes);
+}
+
+/// Calls f(line) for each line of `text`, split on CRLF, CR or LF; always at least once.
+template <class F>
+void for_each_data_line(std::string_view text, F&& f) {
+    std::size_t start = 0;
+    const std::size_t n = text.size();
+    for (;;) {
+        const void* lf = start < n ? std::memchr(text.data() + start, '\n', n - start) : nullptr;
+        const std::size_t lf_at =
+            lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - text.data()) : n;
+        const void* cr =
+            lf_at > start ? std::memchr(text.data() + start, '\r', lf_at - start) : nullptr;
+        const std::size_t end =
+            cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - text.data()) : lf_at;
+        f(text.substr(start, end - start));
+        if (end == n) return;
+        start = end + 1;
+        if (text[end] == '\r' && start < n && text[start] == '\n') ++start;
+    }
+}
+
+/// Encodes everything but the id line. May throw std::bad_alloc.
+inline record_ptr encode_record(std::string_view type, std::string_view data,
+                                std::span<const std::string_view> channels,
+                                steady_clock::time_point now) {
+    auto r = std::make_shared<event_record>();
+    r->accepted = now;
+    r->type_size = static_cast<std::uint32_t>(type.size());
+    std::size_t size = 7 + type.size() + 1 + 4 + sse::max_event_id_chars + 2;
+    for_each_data_line(data, [&](std::string_view line) { size += 6 + line.size() + 1; });
+    r->bytes.reserve(size);
+    r->bytes.append("event: ").append(type).push_back('\n');
+    for_each_data_line(data, [&](std::string_view line) {
+        if (line.empty()) {
+            r->bytes.append("data:\n");
+        } else {
+            r->bytes.append("data: ").append(line).push_back('\n');
+        }
+    });
+    std::size_t names = 0;
+    for (std::string_view c : channels) names += c.size() + 1;
+    r->channels.reserve(names);
+    for (std::string_view c : channels) r->channels.append(c).push_back('\n');
+    return r;
+}
+
+/// Appends the id line (within the capacity encode_record reserved) and fixes the footprint.
+inline void stamp(event_record& r, sse::event_id id) noexcept {
+    char buf[sse::max_event_id_chars];
+    char* end = sse::to_chars(buf, id);
+    r.seq = id.seq;
+    r.bytes.append("id: ").append(buf, static_cast<std::size_t>(end - buf)).append("\n\n");
+    // The record, its control block and both buffers.
+    r.footprint = sizeof(event_record) + 16 + r.bytes.capacity() + r.channels.capacity();
+}
+
+/// A `resync` frame: data `{"reason":"...","id":"<id>"}`, id `id`.
+inline sse::frame resync_frame(std::string_view reason, sse::event_id id) {
+    char buf[sse::max_event_id_chars];
+    const std::string_view text(buf, static_cast<std::size_t>(sse::to_chars(buf, id) - buf));
+    auto f = std::make_shared<std::string>();
+    f->reserve(64 + reason.size() + 2 * text.size());
+    f->append("event: resync\ndata: {\"reason\":");
+    append_json_string(*f, reason);
+    f->append(",\"id\":\"").append(text).append("\"}\nid: ").append(text).append("\n\n");
+    return f;
+}
+
+/// The data of a record's frame, as an EventSource would rebuild it (lines joined by LF).
+inline std::string decode_data(const event_record& r) {
+    std::string_view rest = std::string_view(r.bytes).substr(7 + r.type_size + 1);
+    std::string out;
+    bool first = true;
+    while (rest.starts_with("data:")) {
+        const std::size_t lf = rest.find('\n');
+        std::string_view line = rest.substr(5, lf - 5);
+        if (!line.empty()) line.remove_prefix(1);  // the space after "data:"
+        if (!first) out.push_back('\n');
+        out.append(line);
+        first = false;
+        rest.remove_prefix(lf + 1);
+    }
+    return out;
+}
+
+}  // namespace crier::detail
+
+#endif

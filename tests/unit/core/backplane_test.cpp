@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+// The backplane seam: the in-process implementation, and a hub ordering, carrying and receiving
+// events through a backplane of the test's own.
+#include <crier/core/backplane.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "unit/core/hub_test_util.hpp"
+
+namespace {
+
+struct recording_sink final : crier::backplane_sink {
+    std::vector<crier::sse::event_id> ids;
+    std::vector<std::string> types;
+    std::vector<std::string> lost;
+    void deliver(const crier::backplane_event& e) noexcept override {
+        ids.push_back(e.id);
+        types.emplace_back(e.type);
+    }
+    void lost_continuity(std::string_view reason) noexcept override { lost.emplace_back(reason); }
+};
+
+TEST(backplane, in_process_orders_and_delivers_synchronously) {
+    crier::in_process_backplane bp(0x5eed, 41);
+    EXPECT_EQ(bp.epoch(), 0x5eedu);
+    EXPECT_EQ(bp.last_id(), (crier::sse::event_id{0x5eed, 41}));
+    recording_sink sink;
+    bp.attach(&sink);
+    crier::backplane_event a{.type = "t:a"};
+    crier::backplane_event b{.type = "t:b"};
+    EXPECT_FALSE(bp.publish(a));
+    EXPECT_FALSE(bp.publish(b));
+    EXPECT_EQ(a.id, (crier::sse::event_id{0x5eed, 42}));
+    EXPECT_EQ(b.id, (crier::sse::event_id{0x5eed, 43}));
+    EXPECT_EQ(sink.ids, (std::vector<crier::sse::event_id>{a.id, b.id}));
+    EXPECT_EQ(sink.types, (std::vector<std::string>{"t:a", "t:b"}));
+    bp.attach(nullptr);
+    crier::backplane_event c{.type = "t:c"};
+    EXPECT_FALSE(bp.publish(c));
+    EXPECT_EQ(c.id.seq, 44u);
+    EXPECT_EQ(sink.ids.size(), 2u);
+}
+
+TEST(backplane, random_epochs_differ) {
+    crier::in_process_backplane a;
+    crier::in_process_backplane b;
+    EXPECT_NE(a.epoch(), 0u);
+    EXPECT_NE(a.epoch(), b.epoch());
+}
+
+/// A stand-in for a networked backplane: orders like the in-process one, records what it carries
+/// and lets the test inject events "from another node".
+class test_backplane final : public crier::backplane {
+public:
+    std::uint64_t epoch() const noexcept override { return 0x77; }
+    crier::sse::event_id last_id() const noexcept override {
+        std::lock_guard lock(mutex_);
+        return {0x77, seq_};
+    }
+    void attach(crier::backplane_sink* sink) noexcept override {
+        std::lock_guard lock(mutex_);
+        sink_ = sink;
+    }
+    std::error_code publish(crier::backplane_event& e) noexcept override {
+        std::lock_guard lock(mutex_);
+        if (down) return crier::errc::backplane_unavailable;
+        e.id = {0x77, ++seq_};
+        carried.emplace_back(e.type);
+        if (sink_ != nullptr) sink_->deliver(e);
+        return {};
+    }
+    /// An event published on another node arrives: no origin, the backplane's id.
+    void remote(std::vector<std::string_view> channels, std::string_view type,
+                std::string_view data) {
+        std::lock_guard lock(mutex_);
+        crier::backplane_event e{.id = {0x77, ++seq_},
+                                 .channels = channels,
+                                 .type = type,
+                                 .data = data,
+                                 .time = std::chrono::system_clock::now()};
+        sink_->deliver(e);
+    }
+    void lose(std::string_view reason) {
+        std::lock_guard lock(mutex_);
+        sink_->lost_continuity(reason);
+    }
+
+    bool down = false;
+    std::vector<std::string> carried;
+
+private:
+    mutable std::mutex mutex_;
+    std::uint64_t seq_ = 100;
+    crier::backplane_sink* sink_ = nullptr;
+};
+
+TEST(backplane, hub_orders_carries_and_receives_through_it) {
+    auto bp = std::make_shared<test_backplane>();
+    crier::hub h({.rate_limit = 0, .backplane = bp});
+    EXPECT_EQ(h.current_id(), (crier::sse::event_id{0x77, 100}));
+    auto s = h.subscribe({.channels = {"a", "b"}});
+    auto r = h.publish("a", "t:local", "here");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.id, (crier::sse::event_id{0x77, 101}));
+    bp->remote({"b", "z"}, "t:remote", "from\nafar");
+    bp->remote({"z"}, "t:remote", "not for s");
+    EXPECT_EQ(bp->carried, (std::vector<std::string>{"t:local"}));
+    EXPECT_EQ(h.current_id(), (crier::sse::event_id{0x77, 103}));
+    auto got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[1].id, "77-102");
+    EXPECT_EQ(got[1].type, "t:remote");
+    EXPECT_EQ(got[1].data, "from\nafar");
+    // Remote events are history too: a reconnecting client replays them.
+    auto again = h.subscribe({.channels = {"b"}, .last_event_id = "77-100"});
+    EXPECT_EQ(crier_test::seqs(crier_test::drain(again)), (std::vector<std::uint64_t>{102}));
+    // Unreachable: publish fails, nothing is delivered.
+    bp->down = true;
+    EXPECT_EQ(h.publish("a", "t:x", "lost").error, crier::errc::backplane_unavailable);
+    bp->down = false;
+    // Continuity lost: every subscription gets resync.
+    bp->lose("backplane_reconnected");
+    got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "resync");
+    EXPECT_EQ(got[0].id, "77-103");
+    EXPECT_NE(got[0].data.find("backplane_reconnected"), std::string::npos);
+}
+
+TEST(backplane, hub_detaches_when_destroyed) {
+    auto bp = std::make_shared<test_backplane>();
+    {
+        crier::hub h({.backplane = bp});
+        ASSERT_TRUE(h.publish("a", "t", "x"));
+    }
+    crier::backplane_event e{.type = "t"};
+    EXPECT_FALSE(bp->publish(e));  // no sink: nothing dangles
+}
+
+}  // namespace

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+// Publishers on several threads, subscribers joining, leaving, reconnecting with Last-Event-ID
+// and overflowing; a checker proves every stream is in seq order, gapless unless it says
+// `resync`, and free of duplicates. Run it under the tsan preset.
+#include <crier/core/hub.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "unit/core/hub_test_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int channel_count = 6;
+constexpr std::uint32_t all_channels = (1u << channel_count) - 1;
+
+std::string channel_name(int i) {
+    return "c" + std::to_string(i);
+}
+
+struct session {
+    std::uint32_t mask = 0;              // channels it subscribed to
+    std::optional<std::uint64_t> since;  // a valid Last-Event-ID's seq
+    bool garbage_id = false;
+    std::vector<crier_test::received> events;
+    std::error_code closed;
+};
+
+class hub_concurrency : public ::testing::TestWithParam<crier::overflow_policy> {};
+
+TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_once) {
+    constexpr int publishers = 3;
+    constexpr int subscribers = 3;
+    constexpr int per_publisher = 4000;
+    constexpr std::size_t queue_frames = 128;
+    crier::hub h(crier_test::unlimited({.history_size = 256,
+                                        .queue_frames = queue_frames,
+                                        .overflow = GetParam(),
+                                        .max_connections_per_user = 0}));
+
+    std::mutex truth_mutex;
+    std::map<std::uint64_t, std::uint32_t> truth;  // seq -> channel mask
+    std::atomic<int> publishing{publishers};
+    std::vector<std::thread> threads;
+    for (int p = 0; p < publishers; ++p) {
+        threads.emplace_back([&, p] {
+            std::mt19937 rng(static_cast<unsigned>(p + 1));
+            std::vector<std::pair<std::uint64_t, std::uint32_t>> mine;
+            for (int i = 0; i < per_publisher; ++i) {
+                std::uint32_t mask = 0;
+                std::vector<std::string> channels;
+                const int n = 1 + static_cast<int>(rng() % 3);
+                for (int k = 0; k < n; ++k) {
+                    const int c = static_cast<int>(rng() % channel_count);
+                    if (mask & (1u << c)) continue;
+                    mask |= 1u << c;
+                    channels.push_back(channel_name(c));
+                }
+                auto r = h.publish(channels, "load:tick", std::to_string(i));
+                if (!r) {
+                    ADD_FAILURE() << r.error.message();
+                    continue;
+                }
+                mine.emplace_back(r.id.seq, mask);
+                if (i % 64 == 0) std::this_thread::yield();
+            }
+            std::lock_guard lock(truth_mutex);
+            truth.insert(mine.begin(), mine.end());
+            --publishing;
+        });
+    }
+
+    std::mutex sessions_mutex;
+    std::vector<session> sessions;
+    for (int s = 0; s < subscribers; ++s) {
+        threads.emplace_back([&, s] {
+            std::mt19937 rng(static_cast<unsigned>(100 + s));
+            std::string last_id;
+            std::vector<crier::sse::frame> frames;
+            while (publishing.load() > 0) {
+                session ses;
+                crier::subscribe_options o;
+                const bool stall = rng() % 4 == 0;
+                if (stall || rng() % 5 == 0) {
+                    o.channels = {"c*"};
+                    ses.mask = all_channels;
+                } else {
+                    const int n = 1 + static_cast<int>(rng() % 3);
+                    for (int k = 0; k < n; ++k) {
+                        const int c = static_cast<int>(rng() % channel_count);
+                        if (ses.mask & (1u << c)) continue;
+                        ses.mask |= 1u << c;
+                        o.channels.push_back(channel_name(c));
+                    }
+                }
+                if (rng() % 10 == 0) {
+                    o.last_event_id = "garbage";
+                    ses.garbage_id = true;
+                } else {
+                    o.last_event_id = last_id;
+                    if (auto id = crier::sse::parse_event_id(last_id)) ses.since = id->seq;
+                }
+                o.user_id = "user" + std::to_string(s);
+                auto sub = h.subscribe(std::move(o));
+                const int rounds = 1 + static_cast<int>(rng() % 20);
+                for (int r = 0; r < rounds && !sub.closed(); ++r) {
+                    if (stall) {
+                        // Fall behind by more than the queue holds.
+                        const auto start = h.current_id().seq;
+                        while (publishing.load() > 0 &&
+                               h.current_id().seq < start + 2 * queue_frames) {
+                            std::this_thread::sleep_for(1ms);
+                        }
+                    }
+                    (void)sub.wait_for(2ms);
+                    frames.clear();
+                    sub.drain(frames);
+                    auto got = crier_test::parse(frames);
+                    ses.events.insert(ses.events.end(), got.begin(), got.end());
+                }
+                frames.clear();
+                sub.drain(frames);
+                auto got = crier_test::parse(frames);
+                ses.events.insert(ses.events.end(), got.begin(), got.end());
+                ses.closed = sub.closed();
+                if (!ses.events.empty()) last_id = ses.events.back().id;
+                std::lock_guard lock(sessions_mutex);
+                sessions.push_back(std::move(ses));
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+
+    ASSERT_EQ(truth.size(), static_cast<std::size_t>(publishers * per_publisher));
+    EXPECT_EQ(truth.begin()->first, 1u);
+    EXPECT_EQ(truth.rbegin()->first, truth.size());  // seq: +1 per accepted event, no holes
+
+    std::size_t delivered = 0;
+    std::size_t resyncs = 0;
+    std::size_t replays = 0;
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        const session& ses = sessions[i];
+        SCOPED_TRACE("session " + std::to_string(i));
+        if (ses.garbage_id) {
+            // resync first, unless an overflow closed the stream and dropped its queue
+            if (ses.events.empty()) {
+                EXPECT_EQ(ses.closed, crier::errc::subscriber_overflow);
+            } else {
+                EXPECT_EQ(ses.events.front().type, "resync");
+            }
+        }
+        std::optional<std::uint64_t> baseline = ses.since;
+        if (ses.since && !ses.events.empty() && ses.events.front().type != "resync") ++replays;
+        std::uint64_t previous = 0;
+        for (const auto& e : ses.events) {
+            const std::uint64_t seq = e.seq();
+            ASSERT_GT(seq, previous) << "out of order or duplicate";
+            previous = seq;
+            if (e.type == "resync") {
+                ++resyncs;
+                baseline = seq;  // continuity restarts after the resync's id
+                continue;
+            }
+            ++delivered;
+            ASSERT_EQ(e.type, "load:tick");
+            auto it = truth.find(seq);
+            ASSERT_NE(it, truth.end()) << "an id nobody published: " << seq;
+            ASSERT_NE(it->second & ses.mask, 0u) << "an event of another channel: " << seq;
+            if (baseline) {
+                // No event of its channels may lie strictly between the previous one and this.
+                for (auto g = truth.upper_bound(*baseline); g != it; ++g) {
+                    ASSERT_EQ(g->second & ses.mask, 0u)
+                        << "gap: missed " << g->first << " between " << *baseline << " and " << seq;
+                }
+            }
+            baseline = seq;
+        }
+        if (ses.closed) {
+            EXPECT_EQ(ses.closed, crier::errc::subscriber_overflow);
+        }
+    }
+    const auto st = h.stats();
+    EXPECT_GT(delivered, 0u);
+    EXPECT_GT(st.overflows, 0u);
+    EXPECT_GT(resyncs, 0u);
+    EXPECT_EQ(st.subscriptions, 0u);
+    std::cout << "sessions " << sessions.size() << ", replays " << replays << ", delivered "
+              << delivered << ", resyncs " << resyncs << ", overflows " << st.overflows << "\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(policies, hub_concurrency,
+                         ::testing::Values(crier::overflow_policy::drop_oldest,
+                                           crier::overflow_policy::disconnect));
+
+}  // namespace

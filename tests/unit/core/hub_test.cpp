@@ -1,0 +1,820 @@
+// SPDX-License-Identifier: MIT
+// The hub's rules: ids, encoding once, validation, channels, replay, resync, overflow, limits,
+// dedup, rate-limit batches, history queries, stats, presence and stop.
+#include <crier/core/hub.hpp>
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "unit/core/hub_test_util.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using crier::errc;
+using crier::hub;
+using crier::hub_options;
+using crier::subscribe_options;
+using crier_test::drain;
+using crier_test::seqs;
+using crier_test::test_options;
+using crier_test::unlimited;
+
+using seq_list = std::vector<std::uint64_t>;
+
+crier::subscription sub(hub& h, std::vector<std::string> channels, std::string last_id = {},
+                        std::string user = {}) {
+    return h.subscribe(subscribe_options{.channels = std::move(channels),
+                                         .last_event_id = std::move(last_id),
+                                         .user_id = std::move(user)});
+}
+
+TEST(hub, ids_are_epoch_and_a_global_seq) {
+    hub h(unlimited());
+    EXPECT_EQ(h.current_id(), (crier::sse::event_id{0xabc, 0}));
+    auto a = h.publish("a", "t:x", "1");
+    auto b = h.publish("b", "t:x", "2");
+    auto c = h.publish({"a", "b"}, "t:x", "3");
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ(a.id, (crier::sse::event_id{0xabc, 1}));
+    EXPECT_EQ(b.id, (crier::sse::event_id{0xabc, 2}));
+    EXPECT_EQ(c.id, (crier::sse::event_id{0xabc, 3}));
+    EXPECT_EQ(c.id_text(), "abc-3");
+    EXPECT_FALSE(c.duplicate);
+    EXPECT_FALSE(c.held);
+    EXPECT_EQ(h.current_id(), c.id);
+    EXPECT_EQ(h.stats().published, 3u);
+}
+
+TEST(hub, default_epoch_is_random_per_hub) {
+    hub h1;
+    hub h2;
+    EXPECT_NE(h1.current_id().epoch, 0u);
+    EXPECT_NE(h1.current_id().epoch, h2.current_id().epoch);
+}
+
+TEST(hub, frame_is_encoded_once_and_shared) {
+    hub h(unlimited());
+    auto s1 = sub(h, {"horses"});
+    auto s2 = sub(h, {"horses", "global"});
+    ASSERT_TRUE(h.publish("horses", "horses:created", R"({"id":1})"));
+    std::vector<crier::sse::frame> f1;
+    std::vector<crier::sse::frame> f2;
+    ASSERT_EQ(s1.drain(f1), 1u);
+    ASSERT_EQ(s2.drain(f2), 1u);
+    EXPECT_EQ(f1[0].get(), f2[0].get());  // the same buffer, not a copy
+    EXPECT_EQ(*f1[0], "event: horses:created\ndata: {\"id\":1}\nid: abc-1\n\n");
+    auto hist = h.history("", {}, 10);
+    ASSERT_EQ(hist.events.size(), 1u);
+    EXPECT_EQ(hist.events[0].frame.get(), f1[0].get());
+}
+
+TEST(hub, multi_line_data_becomes_several_data_lines) {
+    hub h(unlimited());
+    auto s = sub(h, {"a"});
+    ASSERT_TRUE(h.publish("a", "t", "one\ntwo\r\nthree\rfour\n"));
+    std::vector<crier::sse::frame> frames;
+    s.drain(frames);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(*frames[0],
+              "event: t\ndata: one\ndata: two\ndata: three\ndata: four\ndata:\nid: abc-1\n\n");
+    auto got = crier_test::parse(frames);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].data, "one\ntwo\nthree\nfour\n");
+    EXPECT_EQ(h.history("", {}, 10).events.at(0).data, "one\ntwo\nthree\nfour\n");
+}
+
+TEST(hub, invalid_publishes_are_refused_and_take_no_id) {
+    hub h(unlimited({.max_payload_bytes = 8, .max_channels_per_event = 2}));
+    auto s = sub(h, {"a"});
+    EXPECT_EQ(h.publish("a", "connected", "x").error, errc::reserved_type);
+    EXPECT_EQ(h.publish("a", "resync", "x").error, errc::reserved_type);
+    EXPECT_EQ(h.publish("a", "batch", "x").error, errc::reserved_type);
+    EXPECT_EQ(h.publish("a", "", "x").error, errc::invalid_type);
+    EXPECT_EQ(h.publish("a", "a b", "x").error, errc::invalid_type);
+    EXPECT_EQ(h.publish("a", "a\nid: 9", "x").error, errc::invalid_field);
+    EXPECT_EQ(h.publish("a", std::string_view("a\0b", 3), "x").error, errc::invalid_field);
+    EXPECT_EQ(h.publish("a", "t", "\xff\xfe").error, errc::invalid_utf8);
+    EXPECT_EQ(h.publish("a", "t", "\xed\xa0\x80").error, errc::invalid_utf8);  // surrogate
+    EXPECT_EQ(h.publish("a", "t", "123456789").error, errc::payload_too_large);
+    EXPECT_EQ(h.publish("", "t", "x").error, errc::invalid_channel);
+    EXPECT_EQ(h.publish("a*", "t", "x").error, errc::invalid_channel);
+    EXPECT_EQ(h.publish({"a", "b", "c"}, "t", "x").error, errc::invalid_channel);
+    EXPECT_EQ(h.publish(std::span<const std::string>{}, "t", "x").error, errc::invalid_channel);
+    auto r = h.publish("a", "t", "12345678");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.id.seq, 1u);  // nothing refused took a seq
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1}));
+}
+
+TEST(hub, channel_overloads_and_duplicate_names) {
+    hub h(unlimited());
+    auto s = sub(h, {"a", "b", "c"});
+    const std::vector<std::string> strings{"a", "b"};
+    const std::vector<std::string_view> views{"b", "c", "b"};
+    ASSERT_TRUE(h.publish(strings, "t", "1"));
+    ASSERT_TRUE(h.publish(views, "t", "2"));
+    ASSERT_TRUE(h.publish({"c", "c"}, "t", "3"));
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 2, 3}));
+    auto hist = h.history("", {}, 10);
+    ASSERT_EQ(hist.events.size(), 3u);
+    EXPECT_EQ(hist.events[0].channels, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(hist.events[1].channels, (std::vector<std::string>{"b", "c"}));
+    EXPECT_EQ(hist.events[2].channels, (std::vector<std::string>{"c"}));
+    EXPECT_EQ(h.stats().history_events, 3u);  // stored once, whatever the channel count
+}
+
+TEST(hub, user_and_module_events) {
+    hub h(unlimited());
+    auto mine = sub(h, {"user:42"});
+    auto other = sub(h, {"user:7"});
+    auto module = sub(h, {"horses"});
+    auto both = sub(h, {"horses", "user:42"});
+    ASSERT_TRUE(h.publish_to_user("42", "note:created", "hi"));
+    auto r = h.publish_module_event("horses", "created", R"({"id":5})", "42");
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(h.publish_module_event("horses", "deleted", R"({"id":6})"));
+    auto m = drain(mine);
+    ASSERT_EQ(m.size(), 2u);
+    EXPECT_EQ(m[0].type, "note:created");
+    EXPECT_EQ(m[1].type, "horses:created");
+    EXPECT_EQ(m[1].id, r.id_text());
+    EXPECT_TRUE(drain(other).empty());
+    auto mod = drain(module);
+    ASSERT_EQ(mod.size(), 2u);
+    EXPECT_EQ(mod[0].id, r.id_text());
+    EXPECT_EQ(mod[1].type, "horses:deleted");
+    EXPECT_EQ(seqs(drain(both)), (seq_list{1, 2, 3}));  // the module event once, not twice
+    EXPECT_EQ(h.history("", {}, 10).events.at(1).channels,
+              (std::vector<std::string>{"horses", "user:42"}));
+    EXPECT_EQ(h.publish_module_event("hor ses", "x", "1").error, errc::invalid_type);
+}
+
+TEST(hub, publish_batch_is_one_event_with_a_json_array) {
+    hub h(unlimited());
+    auto s = sub(h, {"horses"});
+    const std::vector<std::string> items{R"({"id":1})", R"({"id":2})", "3"};
+    auto r = h.publish_batch("horses", "horses:imported", items);
+    ASSERT_TRUE(r);
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "horses:imported");
+    EXPECT_EQ(got[0].data, R"([{"id":1},{"id":2},3])");
+    const std::vector<std::string_view> bad{R"({"id":1})", R"({"id":)"};
+    EXPECT_EQ(h.publish_batch("horses", "horses:imported", bad).error, errc::invalid_json);
+    EXPECT_EQ(h.publish_batch("horses", "batch", items).error, errc::reserved_type);
+    EXPECT_TRUE(drain(s).empty());
+}
+
+TEST(hub, at_most_once_across_overlapping_channels_and_patterns) {
+    hub h(unlimited());
+    auto s = sub(h, {"stable:1", "stable:*", "global", "*"});
+    ASSERT_TRUE(h.publish({"stable:1", "global", "stable:2"}, "t", "x"));
+    ASSERT_TRUE(h.publish("stable:2", "t", "y"));
+    ASSERT_TRUE(h.publish("other", "t", "z"));
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 2, 3}));
+}
+
+TEST(hub, patterns_match_prefixes) {
+    hub h(unlimited());
+    auto s = sub(h, {"stable:*"});
+    ASSERT_TRUE(h.publish("stable:1", "t", "x"));
+    ASSERT_TRUE(h.publish("stable", "t", "x"));
+    ASSERT_TRUE(h.publish("stables:1", "t", "x"));
+    ASSERT_TRUE(h.publish("stable:22:box", "t", "x"));
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 4}));
+    EXPECT_EQ(h.subscribers("stable:1"), 0u);  // patterns are not channel members
+}
+
+TEST(hub, event_type_filter) {
+    hub h(unlimited());
+    auto s = h.subscribe({.channels = {"a"}, .types = {"horses:*", "report:generated"}});
+    auto all = h.subscribe({.channels = {"a"}, .types = {"*"}});
+    ASSERT_TRUE(h.publish("a", "horses:created", "1"));
+    ASSERT_TRUE(h.publish("a", "breeding:created", "2"));
+    ASSERT_TRUE(h.publish("a", "report:generated", "3"));
+    ASSERT_TRUE(h.publish("a", "report:generated:pdf", "4"));
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 3}));
+    EXPECT_EQ(seqs(drain(all)), (seq_list{1, 2, 3, 4}));
+    std::error_code ec;
+    auto bad = h.subscribe({.channels = {"a"}, .types = {"bad type"}}, ec);
+    EXPECT_EQ(ec, errc::invalid_type);
+    EXPECT_FALSE(bad);
+}
+
+TEST(hub, replay_after_last_event_id_then_live_without_gap_or_double) {
+    hub h(unlimited());
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.publish("a", "t", std::to_string(i)));  // 1..5
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.publish("b", "t", std::to_string(i)));  // 6..8
+    ASSERT_TRUE(h.publish({"a", "b"}, "t", "both"));                                  // 9
+    ASSERT_TRUE(h.publish("c", "t", "elsewhere"));                                    // 10
+    auto s = sub(h, {"a", "b"}, "abc-3");
+    ASSERT_TRUE(h.publish("a", "t", "live"));  // 11
+    auto got = drain(s);
+    EXPECT_EQ(seqs(got), (seq_list{4, 5, 6, 7, 8, 9, 11}));
+    EXPECT_EQ(got[0].data, "3");
+    EXPECT_EQ(h.stats().resyncs, 0u);
+    // Up to date: nothing replayed.
+    auto fresh = sub(h, {"a"}, "abc-11");
+    EXPECT_TRUE(drain(fresh).empty());
+    // No Last-Event-ID: live only.
+    auto first = sub(h, {"a"});
+    EXPECT_TRUE(drain(first).empty());
+}
+
+TEST(hub, replay_respects_patterns_and_filters) {
+    hub h(unlimited());
+    ASSERT_TRUE(h.publish("stable:1", "horses:moved", "1"));
+    ASSERT_TRUE(h.publish("stable:2", "breeding:x", "2"));
+    ASSERT_TRUE(h.publish("global", "horses:moved", "3"));
+    ASSERT_TRUE(h.publish("stable:3", "horses:moved", "4"));
+    auto s =
+        h.subscribe({.channels = {"stable:*"}, .last_event_id = "abc-0", .types = {"horses:*"}});
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 4}));
+}
+
+void expect_resync(const crier_test::received& e, std::string_view reason, std::string_view id) {
+    EXPECT_EQ(e.type, "resync");
+    EXPECT_EQ(e.id, id);
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(p.parse(e.data).get(doc)) << e.data;
+    std::string_view r;
+    std::string_view i;
+    ASSERT_FALSE(doc["reason"].get(r));
+    ASSERT_FALSE(doc["id"].get(i));
+    EXPECT_EQ(r, reason);
+    EXPECT_EQ(i, id);
+}
+
+TEST(hub, unusable_last_event_id_gives_resync_with_current_id) {
+    hub h(unlimited());
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    ASSERT_TRUE(h.publish("a", "t", "2"));
+    for (std::string bad : {"garbage", "def-1", "abc-99", "ABC-1"}) {
+        const std::string current = crier::sse::to_string(h.current_id());
+        auto s = sub(h, {"a"}, bad);
+        auto got = drain(s);
+        ASSERT_EQ(got.size(), 1u) << bad;
+        expect_resync(got[0], "unknown_id", current);
+        ASSERT_TRUE(h.publish("b", "t", "x"));  // not on its channels
+        ASSERT_TRUE(h.publish("a", "t", "live"));
+        auto live = drain(s);
+        ASSERT_EQ(live.size(), 1u);
+        EXPECT_EQ(live[0].data, "live");
+    }
+    EXPECT_EQ(h.stats().resyncs, 4u);
+}
+
+TEST(hub, replay_past_evicted_history_gives_resync) {
+    hub h(unlimited({.history_size = 3}));
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(h.publish("a", "t", std::to_string(i)));  // 1..6
+    auto ok = sub(h, {"a"}, "abc-3");  // 4, 5, 6 retained: complete
+    EXPECT_EQ(seqs(drain(ok)), (seq_list{4, 5, 6}));
+    auto late = sub(h, {"a"}, "abc-2");  // 3 was evicted
+    auto got = drain(late);
+    ASSERT_EQ(got.size(), 1u);
+    expect_resync(got[0], "evicted", "abc-6");
+    auto unknown_channel = sub(h, {"never"}, "abc-1");  // nothing there was ever evicted
+    EXPECT_TRUE(drain(unknown_channel).empty());
+}
+
+TEST(hub, replay_larger_than_the_queue_gives_resync) {
+    hub h(unlimited({.history_size = 50, .queue_frames = 4}));
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(h.publish("a", "t", "x"));
+    auto s = sub(h, {"a"}, "abc-0");
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    expect_resync(got[0], "replay_overflow", "abc-6");
+    EXPECT_FALSE(s.closed());
+}
+
+TEST(hub, history_age_bound) {
+    hub h(unlimited({.history_max_age = 30ms}));
+    ASSERT_TRUE(h.publish("a", "t", "old"));
+    std::this_thread::sleep_for(60ms);
+    ASSERT_TRUE(h.publish("a", "t", "new"));
+    auto hist = h.history("abc-0", {}, 10);
+    ASSERT_EQ(hist.events.size(), 1u);
+    EXPECT_EQ(hist.events[0].data, "new");
+    EXPECT_FALSE(hist.complete);
+    auto s = sub(h, {"a"}, "abc-0");
+    expect_resync(drain(s).at(0), "evicted", "abc-2");
+}
+
+TEST(hub, history_byte_bounds) {
+    hub h(unlimited({.history_size = 100, .history_bytes = 200, .history_total_bytes = 2000}));
+    const std::string data(50, 'x');
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.publish("a", "t", data));
+    auto st = h.stats();
+    EXPECT_LE(st.history_events, 200u / 70u + 1);  // each frame is ~70 bytes
+    EXPECT_GE(st.history_events, 1u);
+    for (int c = 0; c < 40; ++c) ASSERT_TRUE(h.publish("c" + std::to_string(c), "t", data));
+    st = h.stats();
+    EXPECT_LE(st.history_bytes, 2000u);
+    EXPECT_GE(st.history_events, 1u);
+    // The newest events survive the hub-wide bound; the oldest go first.
+    auto hist = h.history("", {}, 100);
+    ASSERT_FALSE(hist.events.empty());
+    EXPECT_EQ(hist.events.back().id.seq, 60u);
+    EXPECT_FALSE(h.history("abc-1", {}, 100).complete);
+}
+
+TEST(hub, adding_a_channel_does_not_replay_it) {
+    hub h(unlimited());
+    ASSERT_TRUE(h.publish("b", "t", "before"));  // 1
+    auto s = sub(h, {"a"});
+    ASSERT_TRUE(h.publish("a", "t", "x"));  // 2
+    ASSERT_FALSE(s.add_channel("b"));
+    ASSERT_FALSE(s.add_channel("b"));                 // idempotent
+    ASSERT_TRUE(h.publish("b", "t", "after"));        // 3
+    ASSERT_TRUE(h.publish({"a", "b"}, "t", "both"));  // 4
+    EXPECT_EQ(seqs(drain(s)), (seq_list{2, 3, 4}));
+    EXPECT_EQ(s.channels(), (std::vector<std::string>{"a", "b"}));
+    ASSERT_FALSE(s.remove_channel("a"));
+    ASSERT_FALSE(s.remove_channel("zzz"));
+    ASSERT_TRUE(h.publish("a", "t", "gone"));   // 5
+    ASSERT_TRUE(h.publish("b", "t", "still"));  // 6
+    EXPECT_EQ(seqs(drain(s)), (seq_list{6}));
+    ASSERT_FALSE(s.add_channel("s:*"));
+    ASSERT_TRUE(h.publish("s:1", "t", "p"));  // 7
+    ASSERT_FALSE(s.remove_channel("s:*"));
+    ASSERT_TRUE(h.publish("s:1", "t", "p"));  // 8
+    EXPECT_EQ(seqs(drain(s)), (seq_list{7}));
+    EXPECT_EQ(s.add_channel("bad channel"), errc::invalid_channel);
+    EXPECT_EQ(s.channels(), (std::vector<std::string>{"b"}));
+}
+
+TEST(hub, connections_per_user) {
+    hub h(unlimited());  // default: 3
+    std::vector<crier::subscription> subs;
+    for (int i = 0; i < 3; ++i) subs.push_back(sub(h, {"global"}, {}, "42"));
+    EXPECT_EQ(h.connections("42"), 3u);
+    std::error_code ec;
+    auto fourth = h.subscribe({.channels = {"global"}, .user_id = "42"}, ec);
+    EXPECT_EQ(ec, errc::too_many_connections);
+    EXPECT_FALSE(fourth);
+    try {
+        (void)sub(h, {"global"}, {}, "42");
+        ADD_FAILURE() << "expected std::system_error";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), errc::too_many_connections);
+    }
+    auto other_user = sub(h, {"global"}, {}, "7");
+    auto anonymous = sub(h, {"global"});
+    EXPECT_EQ(h.stats().users, 2u);
+    subs.pop_back();  // destroying the handle frees the slot
+    EXPECT_EQ(h.connections("42"), 2u);
+    subs.push_back(h.subscribe({.channels = {"global"}, .user_id = "42"}, ec));
+    EXPECT_FALSE(ec);
+    subs.front().close();
+    EXPECT_EQ(h.connections("42"), 2u);
+    EXPECT_EQ(subs.front().closed(), errc::closed);
+}
+
+TEST(hub, overflow_disconnects_by_default) {
+    hub h(unlimited({.queue_frames = 3}));
+    std::atomic<int> ready{0};
+    auto s = h.subscribe({.channels = {"a"}, .user_id = "u", .on_ready = [&] { ++ready; }});
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.publish("a", "t", "x"));
+    EXPECT_EQ(ready.load(), 1);
+    EXPECT_FALSE(s.closed());
+    ASSERT_TRUE(h.publish("a", "t", "x"));  // the 4th does not fit
+    EXPECT_EQ(s.closed(), errc::subscriber_overflow);
+    EXPECT_EQ(ready.load(), 2);        // told once about the close
+    EXPECT_EQ(s.queued_frames(), 0u);  // memory freed at once
+    std::vector<crier::sse::frame> frames;
+    EXPECT_EQ(s.drain(frames), 0u);
+    EXPECT_TRUE(s.wait_for(0ms));
+    EXPECT_EQ(h.connections("u"), 0u);  // the reconnection is not refused
+    EXPECT_EQ(h.subscribers("a"), 0u);
+    auto st = h.stats();
+    EXPECT_EQ(st.overflows, 1u);
+    EXPECT_EQ(st.subscriptions, 0u);
+    // The client reconnects with its last id and replays what it missed.
+    auto again = sub(h, {"a"}, "abc-1", "u");
+    EXPECT_EQ(seqs(drain(again)), (seq_list{2, 3, 4}));
+}
+
+TEST(hub, overflow_drop_oldest_then_resync) {
+    hub h(unlimited({.queue_frames = 3, .overflow = crier::overflow_policy::drop_oldest}));
+    auto s = sub(h, {"a"});
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.publish("a", "t", std::to_string(i)));
+    EXPECT_FALSE(s.closed());
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 2u);
+    expect_resync(got[0], "overflow", "abc-4");
+    EXPECT_EQ(got[1].seq(), 5u);
+    EXPECT_EQ(h.stats().overflows, 1u);
+}
+
+TEST(hub, queue_byte_bound) {
+    hub h(unlimited({.queue_bytes = 300}));
+    auto s = sub(h, {"a"});
+    const std::string data(100, 'x');
+    ASSERT_TRUE(h.publish("a", "t", data));
+    ASSERT_TRUE(h.publish("a", "t", data));
+    EXPECT_FALSE(s.closed());
+    EXPECT_LE(s.queued_bytes(), 300u);
+    ASSERT_TRUE(h.publish("a", "t", data));
+    EXPECT_EQ(s.closed(), errc::subscriber_overflow);
+}
+
+TEST(hub, on_ready_once_per_empty_to_non_empty_transition) {
+    hub h(unlimited());
+    std::atomic<int> ready{0};
+    auto s = h.subscribe({.channels = {"a"}, .on_ready = [&] { ++ready; }});
+    EXPECT_EQ(ready.load(), 0);
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    ASSERT_TRUE(h.publish("a", "t", "2"));
+    EXPECT_EQ(ready.load(), 1);
+    EXPECT_EQ(drain(s).size(), 2u);
+    ASSERT_TRUE(h.publish("b", "t", "elsewhere"));
+    EXPECT_EQ(ready.load(), 1);
+    ASSERT_TRUE(h.publish("a", "t", "3"));
+    EXPECT_EQ(ready.load(), 2);
+    // Destroyed: never called again.
+    s = {};
+    ASSERT_TRUE(h.publish("a", "t", "4"));
+    EXPECT_EQ(ready.load(), 2);
+}
+
+TEST(hub, on_ready_may_drain_and_publish) {
+    hub h(unlimited());
+    crier::subscription s;
+    std::vector<crier::sse::frame> frames;
+    std::atomic<bool> inside{false};
+    s = h.subscribe({.channels = {"a"}, .on_ready = [&] {
+                         inside = true;
+                         (void)h.publish("b", "t", "from the callback");  // no deadlock
+                     }});
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    EXPECT_TRUE(inside.load());
+    EXPECT_EQ(h.current_id().seq, 2u);
+    EXPECT_EQ(s.drain(frames), 1u);
+}
+
+TEST(hub, wait_for_blocks_until_an_event_or_timeout) {
+    hub h(unlimited());
+    auto s = sub(h, {"a"});
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(s.wait_for(30ms));
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 25ms);
+    std::thread publisher([&] {
+        std::this_thread::sleep_for(20ms);
+        (void)h.publish("a", "t", "x");
+    });
+    EXPECT_TRUE(s.wait_for(5s));
+    publisher.join();
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1}));
+}
+
+TEST(hub, history_query) {
+    hub h(unlimited({.history_size = 3}));
+    ASSERT_TRUE(h.publish("a", "t:1", "one"));                // 1
+    ASSERT_TRUE(h.publish("b", "t:2", "two\nlines"));         // 2
+    ASSERT_TRUE(h.publish({"a", "b"}, "t:3", R"({"x":1})"));  // 3
+    ASSERT_TRUE(h.publish("c", "t:4", "four"));               // 4
+    const std::vector<std::string> ab{"a", "b"};
+    auto r = h.history("abc-1", ab, 10);
+    EXPECT_TRUE(r.complete);
+    EXPECT_FALSE(r.more);
+    EXPECT_EQ(r.current, (crier::sse::event_id{0xabc, 4}));
+    ASSERT_EQ(r.events.size(), 2u);
+    EXPECT_EQ(r.events[0].id.seq, 2u);
+    EXPECT_EQ(r.events[0].type, "t:2");
+    EXPECT_EQ(r.events[0].data, "two\nlines");
+    EXPECT_EQ(r.events[0].channels, (std::vector<std::string>{"b"}));
+    EXPECT_EQ(r.events[1].id.seq, 3u);
+    EXPECT_EQ(r.events[1].data, R"({"x":1})");
+    EXPECT_LE(r.events[0].time, std::chrono::system_clock::now());
+    // Limit and paging.
+    auto page = h.history("", {}, 2);
+    EXPECT_TRUE(page.more);
+    EXPECT_EQ(page.events.size(), 2u);
+    auto rest = h.history(crier::sse::to_string(page.events.back().id), {}, 2);
+    EXPECT_FALSE(rest.more);
+    ASSERT_EQ(rest.events.size(), 2u);
+    EXPECT_EQ(rest.events[1].id.seq, 4u);
+    // Patterns.
+    const std::vector<std::string> pattern{"*"};
+    EXPECT_EQ(h.history("abc-0", pattern, 10).events.size(), 4u);
+    // Foreign or garbage ids: incomplete.
+    EXPECT_FALSE(h.history("fff-1", ab, 10).complete);
+    EXPECT_FALSE(h.history("nonsense", ab, 10).complete);
+    EXPECT_FALSE(h.history("abc-77", ab, 10).complete);
+    // Evicted past since.
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.publish("a", "t", "more"));
+    const std::vector<std::string> a{"a"};
+    EXPECT_FALSE(h.history("abc-1", a, 10).complete);
+    EXPECT_TRUE(h.history("abc-3", a, 10).complete);
+}
+
+TEST(hub, dedup_explicit_key) {
+    hub h(unlimited());
+    auto s = sub(h, {"a"});
+    auto first = h.publish("a", "t", "1", {.dedup_key = "k1"});
+    auto again = h.publish("a", "t", "1 again", {.dedup_key = "k1"});
+    auto other = h.publish("a", "t", "2", {.dedup_key = "k2"});
+    ASSERT_TRUE(first && again && other);
+    EXPECT_FALSE(first.duplicate);
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.id, first.id);
+    EXPECT_FALSE(other.duplicate);
+    EXPECT_EQ(seqs(drain(s)), (seq_list{1, 2}));
+    auto st = h.stats();
+    EXPECT_EQ(st.deduplicated, 1u);
+    EXPECT_EQ(st.dedup_keys, 2u);
+    // A long key works too (stored as a fingerprint).
+    const std::string long_key(1000, 'k');
+    auto l1 = h.publish("a", "t", "x", {.dedup_key = long_key});
+    auto l2 = h.publish("a", "t", "x", {.dedup_key = long_key});
+    auto l3 = h.publish("a", "t", "x", {.dedup_key = long_key + "!"});
+    EXPECT_TRUE(l2.duplicate);
+    EXPECT_EQ(l2.id, l1.id);
+    EXPECT_FALSE(l3.duplicate);
+}
+
+TEST(hub, dedup_window_is_bounded_in_time_and_count) {
+    hub h(unlimited({.dedup_window = 40ms, .dedup_capacity = 2}));
+    EXPECT_FALSE(h.publish("a", "t", "x", {.dedup_key = "k1"}).duplicate);
+    EXPECT_FALSE(h.publish("a", "t", "x", {.dedup_key = "k2"}).duplicate);
+    EXPECT_FALSE(h.publish("a", "t", "x", {.dedup_key = "k3"}).duplicate);  // forgets k1
+    EXPECT_EQ(h.stats().dedup_keys, 2u);
+    EXPECT_FALSE(h.publish("a", "t", "x", {.dedup_key = "k1"}).duplicate);
+    EXPECT_TRUE(h.publish("a", "t", "x", {.dedup_key = "k3"}).duplicate);
+    std::this_thread::sleep_for(80ms);
+    EXPECT_FALSE(h.publish("a", "t", "x", {.dedup_key = "k3"}).duplicate);  // expired
+}
+
+TEST(hub, dedup_key_from_json_fields) {
+    hub h(unlimited({.dedup_fields = {"id", "updatedAt"}}));
+    auto s = sub(h, {"horses", "user:1"});
+    auto a = h.publish("horses", "horses:updated", R"({"id":5,"updatedAt":"t1","name":"A"})");
+    auto b = h.publish("horses", "horses:updated", R"({"name":"B", "updatedAt":"t1","id":5})");
+    auto c = h.publish("horses", "horses:updated", R"({"id":5,"updatedAt":"t2"})");
+    auto d = h.publish("horses", "horses:created", R"({"id":5,"updatedAt":"t2"})");
+    auto e = h.publish("user:1", "horses:updated", R"({"id":5,"updatedAt":"t2"})");
+    auto f = h.publish("horses", "horses:updated", R"({"id":5})");  // lacks a field: no key
+    auto g = h.publish("horses", "horses:updated", R"({"id":5})");
+    auto n = h.publish("horses", "horses:updated", "not json");
+    EXPECT_TRUE(b.duplicate);
+    EXPECT_EQ(b.id, a.id);
+    for (const auto* r : {&a, &c, &d, &e, &f, &g, &n}) EXPECT_FALSE(r->duplicate);
+    EXPECT_EQ(drain(s).size(), 7u);
+    // An explicit key wins over the fields.
+    auto x = h.publish("horses", "horses:updated", R"({"id":9,"updatedAt":"z"})",
+                       {.dedup_key = "explicit"});
+    auto y = h.publish("horses", "horses:updated", R"({"id":9,"updatedAt":"z"})",
+                       {.dedup_key = "other"});
+    EXPECT_FALSE(x.duplicate);
+    EXPECT_FALSE(y.duplicate);
+}
+
+struct batch_item {
+    std::string id;
+    std::string type;
+    std::string data;
+};
+
+std::vector<batch_item> batch_items(std::string_view json) {
+    std::vector<batch_item> out;
+    simdjson::dom::parser p;
+    simdjson::dom::array arr;
+    EXPECT_FALSE(p.parse(json).get_array().get(arr)) << json;
+    for (simdjson::dom::element e : arr) {
+        std::string_view id;
+        std::string_view type;
+        std::string_view data;
+        EXPECT_FALSE(e["id"].get(id));
+        EXPECT_FALSE(e["type"].get(type));
+        EXPECT_FALSE(e["data"].get(data));
+        out.push_back({std::string(id), std::string(type), std::string(data)});
+    }
+    return out;
+}
+
+TEST(hub, rate_limit_batches_over_limit_events_and_drops_nothing) {
+    // 3 per 600 ms: a token every 200 ms.
+    hub h(test_options({.rate_limit = 3, .rate_window = 600ms}));
+    auto s = sub(h, {"a"});
+    auto other = sub(h, {"b"});
+    std::vector<crier::publish_result> results;
+    for (int i = 0; i < 10; ++i) {
+        results.push_back(h.publish("a", "t:x", "line " + std::to_string(i) + "\n\"q\""));
+    }
+    ASSERT_TRUE(h.publish("b", "t:y", "other channel"));  // its own bucket
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(results[static_cast<std::size_t>(i)]);
+        EXPECT_EQ(results[static_cast<std::size_t>(i)].held, i >= 3) << i;
+        EXPECT_EQ(results[static_cast<std::size_t>(i)].id.seq, static_cast<std::uint64_t>(i + 1));
+    }
+    EXPECT_EQ(seqs(drain(other)), (seq_list{11}));
+    auto first = drain(s);
+    EXPECT_EQ(seqs(first), (seq_list{1, 2, 3}));
+    // The held 7 arrive as one batch once a token is back.
+    ASSERT_TRUE(s.wait_for(3s));
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "batch");
+    EXPECT_EQ(got[0].seq(), 12u);
+    auto items = batch_items(got[0].data);
+    ASSERT_EQ(items.size(), 7u);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        EXPECT_EQ(items[i].id, results[i + 3].id_text());
+        EXPECT_EQ(items[i].type, "t:x");
+        EXPECT_EQ(items[i].data, "line " + std::to_string(i + 3) + "\n\"q\"");
+    }
+    auto st = h.stats();
+    EXPECT_EQ(st.rate_limited, 7u);
+    EXPECT_EQ(st.batched, 1u);
+    EXPECT_EQ(st.held_events, 0u);
+    EXPECT_EQ(h.history("", {}, 100).events.back().type, "batch");
+}
+
+TEST(hub, rate_limit_batch_keeps_channel_sets_apart) {
+    hub h(test_options({.rate_limit = 1, .rate_window = 10s}));
+    auto a = sub(h, {"a"});
+    auto b = sub(h, {"b"});
+    ASSERT_FALSE(h.publish("a", "t", "1").held);
+    ASSERT_FALSE(h.publish("b", "t", "2").held);
+    EXPECT_TRUE(h.publish("a", "t", "3").held);
+    EXPECT_TRUE(h.publish({"a", "b"}, "t", "4").held);
+    EXPECT_TRUE(h.publish("b", "t", "5").held);
+    h.flush_batches();
+    auto got_a = drain(a);
+    auto got_b = drain(b);
+    ASSERT_EQ(got_a.size(), 3u);  // 1, batch{3}, batch{4}
+    ASSERT_EQ(got_b.size(), 3u);  // 2, batch{4}, batch{5}
+    std::vector<std::string> a_items;
+    std::vector<std::string> b_items;
+    for (std::size_t i = 1; i < 3; ++i) {
+        for (auto& it : batch_items(got_a[i].data)) a_items.push_back(it.data);
+        for (auto& it : batch_items(got_b[i].data)) b_items.push_back(it.data);
+    }
+    std::sort(a_items.begin(), a_items.end());
+    std::sort(b_items.begin(), b_items.end());
+    EXPECT_EQ(a_items, (std::vector<std::string>{"3", "4"}));
+    EXPECT_EQ(b_items, (std::vector<std::string>{"4", "5"}));
+}
+
+TEST(hub, rate_limit_reject_policy) {
+    hub h(test_options({.rate_limit = 2, .rate_policy = crier::rate_limit_policy::reject}));
+    EXPECT_TRUE(h.publish("a", "t", "1"));
+    EXPECT_TRUE(h.publish("a", "t", "2"));
+    auto r = h.publish("a", "t", "3");
+    EXPECT_EQ(r.error, errc::rate_limited);
+    EXPECT_TRUE(h.publish("b", "t", "other channel"));
+    EXPECT_EQ(h.current_id().seq, 3u);
+    EXPECT_EQ(h.stats().rate_limited, 1u);
+}
+
+TEST(hub, default_rate_limit_is_100_per_minute_per_channel) {
+    hub h(test_options());
+    int held = 0;
+    for (int i = 0; i < 105; ++i) held += h.publish("a", "t", "x").held ? 1 : 0;
+    EXPECT_EQ(held, 5);
+}
+
+TEST(hub, stop_closes_everything) {
+    hub h(test_options({.rate_limit = 1}));
+    std::atomic<int> ready{0};
+    auto s = h.subscribe({.channels = {"a"}, .user_id = "u", .on_ready = [&] { ++ready; }});
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    ASSERT_TRUE(h.publish("a", "t", "2").held);
+    EXPECT_EQ(ready.load(), 1);
+    h.stop();
+    EXPECT_TRUE(h.stopped());
+    EXPECT_EQ(s.closed(), errc::hub_stopped);
+    EXPECT_EQ(ready.load(), 2);
+    auto got = drain(s);  // what was queued (the held event flushed as a batch) stays drainable
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[1].type, "batch");
+    EXPECT_EQ(h.publish("a", "t", "3").error, errc::hub_stopped);
+    std::error_code ec;
+    auto late = h.subscribe({.channels = {"a"}}, ec);
+    EXPECT_EQ(ec, errc::hub_stopped);
+    EXPECT_EQ(h.connections("u"), 0u);
+    EXPECT_EQ(h.stats().subscriptions, 0u);
+    h.stop();  // idempotent
+}
+
+TEST(hub, handles_outliving_the_hub_are_harmless) {
+    crier::subscription s;
+    {
+        hub h(unlimited());
+        s = sub(h, {"a"});
+        ASSERT_TRUE(h.publish("a", "t", "x"));
+    }
+    EXPECT_EQ(s.closed(), errc::hub_stopped);
+    EXPECT_EQ(drain(s).size(), 1u);
+    EXPECT_EQ(s.add_channel("b"), errc::closed);
+}
+
+TEST(hub, empty_subscription_handle) {
+    crier::subscription s;
+    EXPECT_FALSE(s);
+    std::vector<crier::sse::frame> frames;
+    EXPECT_EQ(s.drain(frames), 0u);
+    EXPECT_EQ(s.closed(), errc::closed);
+    EXPECT_TRUE(s.channels().empty());
+    EXPECT_EQ(s.add_channel("a"), errc::closed);
+    s.close();
+}
+
+TEST(hub, subscription_moves) {
+    hub h(unlimited());
+    auto a = sub(h, {"a"}, {}, "u");
+    crier::subscription b(std::move(a));
+    EXPECT_FALSE(a);  // NOLINT(bugprone-use-after-move): moved-from handles are empty
+    ASSERT_TRUE(b);
+    auto c = sub(h, {"a"}, {}, "u");
+    EXPECT_EQ(h.connections("u"), 2u);
+    b = std::move(c);  // unsubscribes b's old subscription
+    EXPECT_EQ(h.connections("u"), 1u);
+    ASSERT_TRUE(h.publish("a", "t", "x"));
+    EXPECT_EQ(drain(b).size(), 1u);
+}
+
+TEST(hub, invalid_subscriptions) {
+    hub h(unlimited({.max_channels_per_subscription = 2}));
+    std::error_code ec;
+    (void)h.subscribe({.channels = {"a", "b", "c"}}, ec);
+    EXPECT_EQ(ec, errc::invalid_channel);
+    (void)h.subscribe({.channels = {"a b"}}, ec);
+    EXPECT_EQ(ec, errc::invalid_channel);
+    (void)h.subscribe({.channels = {"a*b"}}, ec);
+    EXPECT_EQ(ec, errc::invalid_channel);
+    auto ok = h.subscribe({.channels = {"a", "a"}}, ec);  // duplicates count once
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(ok.channels(), (std::vector<std::string>{"a"}));
+}
+
+TEST(hub, stats_and_seed_document) {
+    hub h(unlimited());
+    auto s1 = sub(h, {"global", "user:1"}, {}, "1");
+    auto s2 = sub(h, {"global", "user:2"}, {}, "2");
+    auto s3 = sub(h, {"global", "user:2"}, {}, "2");
+    ASSERT_TRUE(h.publish("global", "t", "x"));
+    ASSERT_TRUE(h.publish("horses", "t", "y"));
+    (void)h.publish("horses", "t", "z", {.dedup_key = "k"});
+    (void)h.publish("horses", "t", "z", {.dedup_key = "k"});
+    auto st = h.stats();
+    EXPECT_EQ(st.subscriptions, 3u);
+    EXPECT_EQ(st.users, 2u);
+    EXPECT_EQ(st.channels, 4u);
+    EXPECT_EQ(st.channel_names, (std::vector<std::string>{"global", "horses", "user:1", "user:2"}));
+    EXPECT_EQ(st.history_events, 3u);
+    EXPECT_GT(st.history_bytes, 0u);
+    EXPECT_EQ(st.queued_frames, 3u);
+    EXPECT_EQ(st.published, 3u);
+    EXPECT_EQ(st.delivered, 3u);
+    EXPECT_EQ(st.deduplicated, 1u);
+    EXPECT_EQ(st.current_id, h.current_id());
+    EXPECT_EQ(h.connections("2"), 2u);
+    EXPECT_EQ(h.connections("nobody"), 0u);
+    EXPECT_EQ(h.subscribers("global"), 3u);
+    EXPECT_EQ(h.subscribers("user:2"), 2u);
+    const std::string json = st.to_json();
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(p.parse(json).get(doc)) << json;
+    EXPECT_EQ(std::uint64_t(doc["connectedClients"]), 3u);
+    EXPECT_EQ(std::uint64_t(doc["eventHistorySize"]), 3u);
+    EXPECT_EQ(simdjson::dom::array(doc["channels"]).size(), 4u);
+    EXPECT_EQ(std::string_view(doc["currentId"]), "abc-3");
+    EXPECT_EQ(std::uint64_t(doc["deduplicated"]), 1u);
+}
+
+TEST(hub, presence_hook) {
+    std::mutex m;
+    std::vector<std::pair<std::string, std::size_t>> calls;
+    hub* self = nullptr;
+    hub h(unlimited({.on_presence = [&](std::string_view channel, std::size_t n) {
+        {
+            std::lock_guard lock(m);
+            calls.emplace_back(channel, n);
+        }
+        (void)self->publish("presence", "presence:changed", std::string(channel));  // may publish
+    }}));
+    self = &h;
+    auto s1 = sub(h, {"a", "b"});
+    auto s2 = sub(h, {"a"});
+    auto p = sub(h, {"x:*"});  // patterns are not channels
+    s1 = {};
+    EXPECT_EQ(h.subscribers("a"), 1u);
+    s2.close();
+    EXPECT_EQ(h.subscribers("a"), 0u);
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls, (std::vector<std::pair<std::string, std::size_t>>{
+                         {"a", 1}, {"b", 1}, {"b", 0}, {"a", 0}}));
+    EXPECT_EQ(h.current_id().seq, 4u);
+}
+
+}  // namespace
