@@ -13,10 +13,10 @@ set(CRIER_INSTALL_CMAKEDIR "${_crier_cmake_dir}" CACHE STRING
 
 install(TARGETS crier EXPORT crierTargets FILE_SET HEADERS)
 install(EXPORT crierTargets NAMESPACE crier:: DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
-if(TARGET crier_jwt)  # its own export set: only consumers asking for COMPONENTS jwt need OpenSSL
-  install(TARGETS crier_jwt EXPORT crier-jwtTargets FILE_SET HEADERS)
-  install(EXPORT crier-jwtTargets NAMESPACE crier:: DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
-endif()
+foreach(_c IN LISTS CRIER_COMPONENTS)  # one export set each: only their users need OpenSSL
+  install(TARGETS crier_${_c} EXPORT crier-${_c}Targets FILE_SET HEADERS)
+  install(EXPORT crier-${_c}Targets NAMESPACE crier:: DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
+endforeach()
 configure_package_config_file(cmake/crierConfig.cmake.in "${PROJECT_BINARY_DIR}/crierConfig.cmake"
                               INSTALL_DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/crierConfigVersion.cmake"
