@@ -44,17 +44,6 @@ public:
         });
     }
 
-    /// Serves a request the host already read from this stream (e.g. its own router matched
-    /// `GET events`). Subsequent requests on the connection are read as usual.
-    void start_with(http::request request) {
-        state_->connections().add(this->shared_from_this());
-        asio::post(stream_.get_executor(),
-                   [self = this->shared_from_this(), r = std::move(request)]() mutable {
-                       self->request_ = std::move(r);
-                       self->handle_request();
-                   });
-    }
-
     void on_tick(clock::time_point now) override {
         const auto now_ns = now.time_since_epoch().count();
         const auto deadline = deadline_ns_.load(std::memory_order_relaxed);
