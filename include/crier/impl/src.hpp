@@ -7,6 +7,13 @@
 #    error "crier/impl/src.hpp is for CRIER_SEPARATE_COMPILATION builds only"
 #endif
 
+#include <crier/client/impl/backoff.ipp>
+#include <crier/client/impl/batch.ipp>
+#include <crier/client/impl/chunked_decoder.ipp>
+#include <crier/client/impl/event_source.ipp>
+#include <crier/client/impl/recent_ids.ipp>
+#include <crier/client/impl/response_head.ipp>
+#include <crier/client/impl/url.ipp>
 #include <crier/detail/impl/utf8.ipp>
 #include <crier/impl/error.ipp>
 #include <crier/sse/impl/encoder.ipp>
