@@ -976,12 +976,16 @@ TEST(event_source, destroying_the_source_inside_a_handler_is_safe) {
     auto es = std::make_unique<client::event_source>(runner.ioc, server.url(), fast_options());
     es->on("*", [&](const client::event& e) {
         log.add(std::string(e.id));
-        if (log.size() == 2) es.reset();  // destroys the source and this very handler's owner
+        if (log.size() == 2) {
+            es.reset();            // destroys the source that owns this very handler
+            log.add("destroyed");  // publishes the reset to the test thread
+        }
     });
     es->start();
-    ASSERT_TRUE(log.wait_count(2));
+    ASSERT_TRUE(log.wait_count(3));
     std::this_thread::sleep_for(100ms);
-    EXPECT_EQ(log.size(), 2u);
+    EXPECT_EQ(log.values(), (std::vector<std::string>{"0-0", "0-1", "destroyed"}));
+    EXPECT_EQ(es, nullptr);
 }
 
 TEST(event_source, close_before_start_and_twice_is_harmless) {

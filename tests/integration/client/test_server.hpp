@@ -189,8 +189,8 @@ private:
             {
                 const std::lock_guard lock(mutex_);
                 requests_.push_back(req);
+                cv_.notify_all();
             }
-            cv_.notify_all();
             connection conn(std::move(socket), std::move(req), index);
             co_await script_(conn);
             std::error_code ignored;
@@ -271,10 +271,9 @@ template <class T>
 class recorder {
 public:
     void add(T value) {
-        {
-            const std::lock_guard lock(mutex_);
-            values_.push_back(std::move(value));
-        }
+        // Notify under the lock: a waiter that wakes may destroy the recorder right away.
+        const std::lock_guard lock(mutex_);
+        values_.push_back(std::move(value));
         cv_.notify_all();
     }
 
