@@ -27,7 +27,10 @@ namespace crier::client {
 struct event {
     std::string_view type;  ///< e.g. `horses:created`; `message` when the server sent no type
     std::string_view data;  ///< the event's data
-    std::string_view id;    ///< the event's id (a `batch` item's own id); may be empty
+    /// The event's id: as a browser's `lastEventId`, the last `id:` the stream carried (so an
+    /// event without an `id:` line repeats its predecessor's); a `batch` item's own id. May be
+    /// empty.
+    std::string_view id;
 };
 
 /// The connection state, as a browser's `EventSource.readyState`.
@@ -124,8 +127,9 @@ class event_source_impl;
 /// or a clean end of stream it reconnects after an exponential backoff with full jitter that
 /// starts from the server's `retry:`; it stops for good on 204, any other non-200 status (after
 /// following redirects) or a Content-Type other than `text/event-stream`, and says why through
-/// on_state(). `https://` URLs need CRIER_ENABLE_SSL (see README); without it they stop with
-/// errc::tls_unavailable.
+/// on_state(). `https://` URLs need CRIER_ENABLE_SSL defined for every translation unit that
+/// compiles the client (the CMake option CRIER_ENABLE_SSL does it and links OpenSSL); without it
+/// they stop with errc::tls_unavailable.
 ///
 /// Delivery: an event whose id was already delivered is dropped (options.dedup_capacity ids are
 /// remembered; an event that carries no new `id:` line is never taken for a duplicate). A `batch`

@@ -341,14 +341,14 @@ TEST(event_source, a_connected_event_alone_does_not_reset_the_backoff) {
 TEST(event_source, backoff_resets_after_a_connection_that_stayed_open) {
     test_server server([](connection& c) -> asio::awaitable<void> {
         co_await c.write(sse_head());
-        if (c.index() == 2) co_await c.sleep(150ms);  // healthy: open longer than healthy_after
+        if (c.index() == 2) co_await c.sleep(350ms);  // healthy: open longer than healthy_after
         if (c.index() >= 4) co_await c.wait_closed();
     });
     client_runner runner;
     observed obs;
     auto options = fast_options();
     options.initial_retry = 20ms;
-    options.healthy_after = 100ms;
+    options.healthy_after = 250ms;  // far above the life of a connection closed at once
     client::event_source es(runner.ioc, server.url(), options);
     obs.attach(es);
     es.start();
@@ -681,14 +681,14 @@ TEST(event_source, a_stalled_connection_times_out_but_heartbeats_keep_it_alive) 
     client_runner runner;
     observed obs;
     auto options = fast_options();
-    options.read_timeout = 150ms;
+    options.read_timeout = 400ms;  // 8 times the heartbeat period: robust on a busy machine
     client::event_source es(runner.ioc, server.url(), options);
     obs.attach(es);
     es.start();
 
     ASSERT_TRUE(server.wait_requests(2));
     const auto requests = server.requests();
-    EXPECT_GE(gap(requests[0], requests[1]), 400ms + 150ms);
+    EXPECT_GE(gap(requests[0], requests[1]), 400ms + 400ms);
     EXPECT_LT(gap(requests[0], requests[1]), 3s);
     ASSERT_TRUE(obs.states.wait_count(3));
     EXPECT_EQ(describe(obs.states.values()[2]), "connecting [timed out] in 10ms");
