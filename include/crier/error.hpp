@@ -31,6 +31,12 @@ enum class errc {
     protocol_error,         ///< a peer broke the HTTP or SSE protocol
     timeout,                ///< an operation did not finish in time
     backplane_unavailable,  ///< the backplane cannot be reached
+    end_of_stream,          ///< a server ended an event stream (an EventSource client reconnects)
+    unexpected_status,      ///< an HTTP response had a status the client cannot use (e.g. 204, 404)
+    wrong_content_type,     ///< an HTTP response was not `text/event-stream`
+    too_many_redirects,     ///< a request was redirected more times than allowed
+    invalid_url,            ///< a URL could not be parsed or has an unsupported form
+    tls_unavailable,        ///< https:// needs crier built with CRIER_ENABLE_SSL and OpenSSL
 };
 
 /// The category of crier::errc (name "crier").

@@ -52,6 +52,18 @@ public:
                 return "timed out";
             case errc::backplane_unavailable:
                 return "backplane unavailable";
+            case errc::end_of_stream:
+                return "the server ended the event stream";
+            case errc::unexpected_status:
+                return "unexpected HTTP status";
+            case errc::wrong_content_type:
+                return "response is not text/event-stream";
+            case errc::too_many_redirects:
+                return "too many redirects";
+            case errc::invalid_url:
+                return "invalid or unsupported URL";
+            case errc::tls_unavailable:
+                return "https:// needs crier built with CRIER_ENABLE_SSL";
         }
         return "unknown crier error";
     }

@@ -9,6 +9,13 @@
 
 #include <crier/adapters/detail/impl/server_state.ipp>
 #include <crier/adapters/impl/http_server.ipp>
+#include <crier/client/impl/backoff.ipp>
+#include <crier/client/impl/batch.ipp>
+#include <crier/client/impl/chunked_decoder.ipp>
+#include <crier/client/impl/event_source.ipp>
+#include <crier/client/impl/recent_ids.ipp>
+#include <crier/client/impl/response_head.ipp>
+#include <crier/client/impl/url.ipp>
 #include <crier/core/impl/backplane.ipp>
 #include <crier/core/impl/hub.ipp>
 #include <crier/core/impl/names.ipp>
