@@ -328,25 +328,30 @@ public:
                     return nullptr;
                 }
             }
-            for (const std::string& n : names) add_locked(*s, n);
-            s->names = names;
-            if (!s->user_id.empty()) {
-                ++users_[s->user_id];
-                s->counts_user = true;
-            }
             s->registry_index = registry_.size();
             registry_.push_back(s);
             s->registered = true;
-            const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
-            // Invariant: live events have seq > current; replay covers seq <= current.
-            s->last_seq = current;
-            if (replay && since > current) resync_reason = "unknown_id";
-            if (resync_reason == nullptr && replay) {
-                resync_reason = replay_locked(*s, since, names);
-            }
-            if (resync_reason != nullptr) {
-                std::lock_guard slock(s->mutex);
-                push_resync_locked(*s, resync_reason, current);
+            try {
+                if (!s->user_id.empty()) {
+                    ++users_[s->user_id];
+                    s->counts_user = true;
+                }
+                for (const std::string& n : names) add_locked(*s, n);
+                s->names = names;
+                const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
+                // Invariant: live events have seq > current; replay covers seq <= current.
+                s->last_seq = current;
+                if (replay && since > current) resync_reason = "unknown_id";
+                if (resync_reason == nullptr && replay) {
+                    resync_reason = replay_locked(*s, since, names);
+                }
+                if (resync_reason != nullptr) {
+                    std::lock_guard slock(s->mutex);
+                    push_resync_locked(*s, resync_reason, current);
+                }
+            } catch (...) {
+                unregister_locked(*s);  // never leave a half-registered subscription behind
+                throw;
             }
         }
         dispatch_presence();
