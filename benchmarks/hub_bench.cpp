@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -72,10 +73,9 @@ void publish_fanout(benchmark::State& state) {
     for (std::size_t i = 0; i < subscribers; ++i)
         subs.push_back(h.subscribe({.channels = {"bench"}}));
     // Drain outside the timed part, often enough that queues never overflow.
-    const std::size_t batch =
-        subscribers == 0
-            ? 1u << 30
-            : std::max<std::size_t>(16, 4096 / std::max<std::size_t>(1, subscribers / 16));
+    const std::size_t batch = subscribers == 0
+                                  ? std::size_t{1} << 30
+                                  : std::clamp<std::size_t>(2048 / subscribers, 16, 256);
     std::vector<crier::sse::frame> out;
     double timed = 0;
     std::size_t published = 0;
@@ -149,7 +149,9 @@ void replay_1000(benchmark::State& state) {
         out.clear();
         replayed += s.drain(out);
     }
-    if (replayed != 1000 * state.iterations()) state.SkipWithError("replay incomplete");
+    if (replayed != 1000 * static_cast<std::size_t>(state.iterations())) {
+        state.SkipWithError("replay incomplete");
+    }
     state.counters["events"] = 1000;
 }
 
