@@ -817,4 +817,19 @@ TEST(hub, presence_hook) {
     EXPECT_EQ(h.current_id().seq, 4u);
 }
 
+TEST(hub, presence_hook_sees_overflow_closing_the_last_subscriber) {
+    std::mutex m;
+    std::vector<std::pair<std::string, std::size_t>> calls;
+    hub h(unlimited({.queue_frames = 1, .on_presence = [&](std::string_view c, std::size_t n) {
+                         std::lock_guard lock(m);
+                         calls.emplace_back(c, n);
+                     }}));
+    auto s = sub(h, {"a"});
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    ASSERT_TRUE(h.publish("a", "t", "2"));  // overflows: the only subscriber is closed
+    EXPECT_EQ(s.closed(), errc::subscriber_overflow);
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls, (std::vector<std::pair<std::string, std::size_t>>{{"a", 1}, {"a", 0}}));
+}
+
 }  // namespace

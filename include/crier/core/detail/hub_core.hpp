@@ -220,7 +220,7 @@ public:
         notify_list notify;
         publish_result r =
             publish_core(channels, type, data, dedup_key, publish_kind::application, notify);
-        fire(notify);
+        after_unlock(notify);
         return r;
     }
 
@@ -230,7 +230,7 @@ public:
             std::lock_guard lock(rate_.mutex);
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
-        fire(notify);
+        after_unlock(notify);
     }
 
     // -- backplane_sink ------------------------------------------------------------------------
@@ -269,7 +269,7 @@ public:
                 resync_all_locked("out_of_memory", *ctx->notify);  // loud, never silent, loss
             }
         }
-        if (ctx == &local) fire(own);
+        if (ctx == &local) after_unlock(own);
     }
 
     void lost_continuity(std::string_view reason) noexcept override {
@@ -278,7 +278,7 @@ public:
             std::lock_guard lock(mutex_);
             resync_all_locked(reason, notify);
         }
-        fire(notify);
+        after_unlock(notify);
     }
 
     // -- Subscribing ---------------------------------------------------------------------------
@@ -560,6 +560,13 @@ public:
         notify.clear();
     }
 
+    /// What follows every critical section: ready callbacks, then presence changes (an overflow
+    /// closes subscriptions during a publish, which can empty a channel).
+    void after_unlock(notify_list& notify) noexcept {
+        fire(notify);
+        dispatch_presence();
+    }
+
 private:
     using channel_map =
         std::unordered_map<std::string, channel_state, string_hash, std::equal_to<>>;
@@ -742,7 +749,7 @@ private:
             notify_list notify;
             flush_locked(std::move(groups), notify);
             lock.unlock();
-            fire(notify);
+            after_unlock(notify);
             lock.lock();
         }
     }
