@@ -832,4 +832,15 @@ TEST(hub, presence_hook_sees_overflow_closing_the_last_subscriber) {
     EXPECT_EQ(calls, (std::vector<std::pair<std::string, std::size_t>>{{"a", 1}, {"a", 0}}));
 }
 
+TEST(hub, without_history_a_behind_client_gets_resync) {
+    hub h(unlimited({.history_size = 0}));
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    auto behind = sub(h, {"a"}, "abc-0");
+    expect_resync(drain(behind).at(0), "evicted", "abc-1");
+    auto current = sub(h, {"a"}, "abc-1");
+    EXPECT_TRUE(drain(current).empty());
+    EXPECT_EQ(h.stats().history_events, 0u);
+    EXPECT_FALSE(h.history("abc-0", {}, 10).complete);
+}
+
 }  // namespace

@@ -925,7 +925,9 @@ private:
     bool collect_locked(std::uint64_t since, std::span<const std::string_view> names,
                         std::vector<const record_ptr*>& out) {
         const auto now = coarse_now();
-        bool complete = true;
+        // Without history nothing can be replayed: only an up-to-date client is complete.
+        bool complete =
+            options_.history_size != 0 || since >= current_seq_.load(std::memory_order_relaxed);
         std::size_t contributing = 0;
         std::vector<std::string> emptied;
         auto visit = [&](channel_state& ch) {
