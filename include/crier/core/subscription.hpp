@@ -50,7 +50,8 @@ struct subscribe_options {
 
 /// A live subscription: a bounded queue of frames that the hub fills and a transport drains.
 /// Move-only; destroying (or close()-ing) it unsubscribes and frees the user's connection slot.
-/// A default-constructed or moved-from handle is empty: queries return empty values.
+/// A default-constructed or moved-from handle is empty: closed() is errc::closed, drain()
+/// returns nothing, wait_for() returns at once.
 ///
 /// @par Thread Safety
 /// Distinct objects: safe. Shared object: drain(), wait_for(), closed(), channels(),

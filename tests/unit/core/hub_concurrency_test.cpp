@@ -43,7 +43,7 @@ class hub_concurrency : public ::testing::TestWithParam<crier::overflow_policy> 
 TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_once) {
     constexpr int publishers = 3;
     constexpr int subscribers = 3;
-    constexpr int per_publisher = 4000;
+    constexpr int per_publisher = 10000;
     constexpr std::size_t queue_frames = 128;
     crier::hub h(crier_test::unlimited({.history_size = 256,
                                         .queue_frames = queue_frames,
@@ -202,6 +202,11 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
 
 INSTANTIATE_TEST_SUITE_P(policies, hub_concurrency,
                          ::testing::Values(crier::overflow_policy::drop_oldest,
-                                           crier::overflow_policy::disconnect));
+                                           crier::overflow_policy::disconnect),
+                         [](const auto& param_info) {
+                             return param_info.param == crier::overflow_policy::drop_oldest
+                                        ? "drop_oldest"
+                                        : "disconnect";
+                         });
 
 }  // namespace

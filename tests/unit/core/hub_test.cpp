@@ -817,4 +817,55 @@ TEST(hub, presence_hook) {
     EXPECT_EQ(h.current_id().seq, 4u);
 }
 
+TEST(hub, presence_hook_sees_overflow_closing_the_last_subscriber) {
+    std::mutex m;
+    std::vector<std::pair<std::string, std::size_t>> calls;
+    hub h(unlimited({.queue_frames = 1, .on_presence = [&](std::string_view c, std::size_t n) {
+                         std::lock_guard lock(m);
+                         calls.emplace_back(c, n);
+                     }}));
+    auto s = sub(h, {"a"});
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    ASSERT_TRUE(h.publish("a", "t", "2"));  // overflows: the only subscriber is closed
+    EXPECT_EQ(s.closed(), errc::subscriber_overflow);
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls, (std::vector<std::pair<std::string, std::size_t>>{{"a", 1}, {"a", 0}}));
+}
+
+TEST(hub, without_history_a_behind_client_gets_resync) {
+    hub h(unlimited({.history_size = 0}));
+    ASSERT_TRUE(h.publish("a", "t", "1"));
+    auto behind = sub(h, {"a"}, "abc-0");
+    expect_resync(drain(behind).at(0), "evicted", "abc-1");
+    auto current = sub(h, {"a"}, "abc-1");
+    EXPECT_TRUE(drain(current).empty());
+    EXPECT_EQ(h.stats().history_events, 0u);
+    EXPECT_FALSE(h.history("abc-0", {}, 10).complete);
+}
+
+TEST(hub, held_batches_flush_early_at_their_bounds) {
+    hub h(test_options({.rate_limit = 1, .rate_window = 60s, .max_batch_events = 3}));
+    auto s = sub(h, {"a"});
+    ASSERT_FALSE(h.publish("a", "t", "1").held);
+    EXPECT_EQ(drain(s).size(), 1u);
+    for (int i = 2; i <= 4; ++i) ASSERT_TRUE(h.publish("a", "t", std::to_string(i)).held);
+    ASSERT_TRUE(s.wait_for(5s));  // not a minute: the batch is full
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(batch_items(got[0].data).size(), 3u);
+    // The hub-wide byte bound flushes every batch.
+    hub b(test_options({.rate_limit = 1, .rate_window = 60s, .max_held_bytes = 100}));
+    auto t = sub(b, {"x", "y"});
+    ASSERT_FALSE(b.publish("x", "t", "1").held);
+    ASSERT_FALSE(b.publish("y", "t", "1").held);
+    ASSERT_TRUE(b.publish("x", "t", std::string(30, 'x')).held);
+    ASSERT_TRUE(b.publish("y", "t", std::string(80, 'y')).held);
+    EXPECT_EQ(drain(t).size(), 2u);
+    for (int tries = 0; tries < 100 && b.stats().held_events != 0; ++tries) {
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_EQ(b.stats().held_events, 0u);
+    EXPECT_EQ(b.stats().batched, 2u);
+}
+
 }  // namespace

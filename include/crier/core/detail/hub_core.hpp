@@ -47,20 +47,33 @@ struct string_hash {
 
 /// A subscription's state, shared by its handle and the hub's registry.
 struct subscription_state : std::enable_shared_from_this<subscription_state> {
+    // What every delivery touches comes first, in as few cache lines as possible: fan-out to
+    // thousands of subscriptions is bound by cache misses.
+
+    // Guarded by the hub's lock:
+    std::uint64_t last_seq = 0;  ///< at-most-once: the newest seq offered to this subscription
+    // Immutable after subscribe():
+    std::size_t max_frames = 0;
+    std::size_t max_bytes = 0;
+    bool filtered = false;  ///< types is not empty
+    // Guarded by mutex:
+    bool signalled = false;  ///< on_ready is due or was called since the queue was last emptied
+    std::size_t queued_bytes = 0;
+    std::vector<sse::frame> queue;
+    std::error_code closed;
+    mutable std::mutex mutex;
+
     // Immutable after subscribe():
     std::weak_ptr<hub_core> hub;
     std::string user_id;
     std::vector<std::string> types;
     std::function<void()> on_ready;
-    std::size_t max_frames = 0;
-    std::size_t max_bytes = 0;
 
     // Guarded by the hub's lock:
     struct membership {
         channel_state* channel;
         std::size_t index;  ///< position in channel->subs
     };
-    std::uint64_t last_seq = 0;  ///< at-most-once: the newest seq offered to this subscription
     std::vector<membership> memberships;
     std::vector<std::string> patterns;
     bool registered = false;
@@ -68,12 +81,7 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
     std::size_t registry_index = 0;
 
     // Guarded by mutex:
-    mutable std::mutex mutex;
     std::condition_variable cv;
-    std::vector<sse::frame> queue;
-    std::size_t queued_bytes = 0;
-    bool signalled = false;  ///< on_ready is due or was called since the queue was last emptied
-    std::error_code closed;
     std::vector<std::string> names;  ///< channels() in the order they were added
 
     // Guarded by callback_mutex (recursive: on_ready may destroy the handle):
@@ -81,7 +89,7 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
     bool detached = false;
 
     [[nodiscard]] bool accepts(std::string_view type) const noexcept {
-        if (types.empty() || type == "resync" || type == "batch") return true;
+        if (!filtered || type == "resync" || type == "batch") return true;
         for (const std::string& filter : types) {
             if (filter == "*" || matches(filter, type)) return true;
         }
@@ -178,6 +186,7 @@ public:
           backplane_(options_.backplane ? options_.backplane
                                         : std::make_shared<in_process_backplane>()),
           epoch_(backplane_->epoch()),
+          id_prefix_(id_line_prefix(epoch_)),
           dedup_(options_.dedup_window, options_.dedup_capacity),
           rate_(options_.rate_limit, options_.rate_window),
           system_base_(std::chrono::system_clock::now()),
@@ -211,7 +220,7 @@ public:
         notify_list notify;
         publish_result r =
             publish_core(channels, type, data, dedup_key, publish_kind::application, notify);
-        fire(notify);
+        after_unlock(notify);
         return r;
     }
 
@@ -221,7 +230,7 @@ public:
             std::lock_guard lock(rate_.mutex);
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
-        fire(notify);
+        after_unlock(notify);
     }
 
     // -- backplane_sink ------------------------------------------------------------------------
@@ -241,7 +250,11 @@ public:
             if (!ctx->record) {
                 ctx->record = encode_record(ev.type, ev.data, ev.channels, steady_of(ev.time));
             }
-            stamp(*ctx->record, ev.id);
+            if (ev.id.epoch == epoch_) {
+                stamp(*ctx->record, id_prefix_, ev.id.seq);
+            } else {  // a backplane that changed epoch under us: still a correct id
+                stamp(*ctx->record, id_line_prefix(ev.id.epoch), ev.id.seq);
+            }
         } catch (...) {
             encoded = false;
         }
@@ -256,7 +269,7 @@ public:
                 resync_all_locked("out_of_memory", *ctx->notify);  // loud, never silent, loss
             }
         }
-        if (ctx == &local) fire(own);
+        if (ctx == &local) after_unlock(own);
     }
 
     void lost_continuity(std::string_view reason) noexcept override {
@@ -265,7 +278,7 @@ public:
             std::lock_guard lock(mutex_);
             resync_all_locked(reason, notify);
         }
-        fire(notify);
+        after_unlock(notify);
     }
 
     // -- Subscribing ---------------------------------------------------------------------------
@@ -311,6 +324,7 @@ public:
         s->hub = weak_from_this();
         s->user_id = std::move(o.user_id);
         s->types = std::move(o.types);
+        s->filtered = !s->types.empty();
         s->on_ready = std::move(o.on_ready);
         s->max_frames = options_.queue_frames;
         s->max_bytes = options_.queue_bytes;
@@ -328,25 +342,30 @@ public:
                     return nullptr;
                 }
             }
-            for (const std::string& n : names) add_locked(*s, n);
-            s->names = names;
-            if (!s->user_id.empty()) {
-                ++users_[s->user_id];
-                s->counts_user = true;
-            }
             s->registry_index = registry_.size();
             registry_.push_back(s);
             s->registered = true;
-            const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
-            // Invariant: live events have seq > current; replay covers seq <= current.
-            s->last_seq = current;
-            if (replay && since > current) resync_reason = "unknown_id";
-            if (resync_reason == nullptr && replay) {
-                resync_reason = replay_locked(*s, since, names);
-            }
-            if (resync_reason != nullptr) {
-                std::lock_guard slock(s->mutex);
-                push_resync_locked(*s, resync_reason, current);
+            try {
+                if (!s->user_id.empty()) {
+                    ++users_[s->user_id];
+                    s->counts_user = true;
+                }
+                for (const std::string& n : names) add_locked(*s, n);
+                s->names = names;
+                const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
+                // Invariant: live events have seq > current; replay covers seq <= current.
+                s->last_seq = current;
+                if (replay && since > current) resync_reason = "unknown_id";
+                if (resync_reason == nullptr && replay) {
+                    resync_reason = replay_locked(*s, since, names);
+                }
+                if (resync_reason != nullptr) {
+                    std::lock_guard slock(s->mutex);
+                    push_resync_locked(*s, resync_reason, current);
+                }
+            } catch (...) {
+                unregister_locked(*s);  // never leave a half-registered subscription behind
+                throw;
             }
         }
         dispatch_presence();
@@ -541,6 +560,13 @@ public:
         notify.clear();
     }
 
+    /// What follows every critical section: ready callbacks, then presence changes (an overflow
+    /// closes subscriptions during a publish, which can empty a channel).
+    void after_unlock(notify_list& notify) noexcept {
+        fire(notify);
+        dispatch_presence();
+    }
+
 private:
     using channel_map =
         std::unordered_map<std::string, channel_state, string_hash, std::equal_to<>>;
@@ -602,7 +628,7 @@ private:
             }
             if (!is_valid_utf8(data)) return {.error = errc::invalid_utf8};
 
-            const auto now = steady_clock::now();
+            const auto now = coarse_now();
 
             // Dedup: check, publish and remember under one lock, so racing duplicates publish once.
             std::string built_key;
@@ -723,7 +749,7 @@ private:
             notify_list notify;
             flush_locked(std::move(groups), notify);
             lock.unlock();
-            fire(notify);
+            after_unlock(notify);
             lock.lock();
         }
     }
@@ -898,8 +924,10 @@ private:
     /// once each. Returns false when history on one of them was evicted past `since`.
     bool collect_locked(std::uint64_t since, std::span<const std::string_view> names,
                         std::vector<const record_ptr*>& out) {
-        const auto now = steady_clock::now();
-        bool complete = true;
+        const auto now = coarse_now();
+        // Without history nothing can be replayed: only an up-to-date client is complete.
+        bool complete =
+            options_.history_size != 0 || since >= current_seq_.load(std::memory_order_relaxed);
         std::size_t contributing = 0;
         std::vector<std::string> emptied;
         auto visit = [&](channel_state& ch) {
@@ -982,7 +1010,6 @@ private:
 
     void fan_out(const record_ptr& r, std::span<const std::string_view> channels,
                  std::string_view type, notify_list& notify) {
-        const sse::frame f = frame_of(r);
         const std::size_t size = r->bytes.size();
         const bool keep = options_.history_size != 0;
         for (std::string_view name : channels) {
@@ -994,14 +1021,13 @@ private:
                 ch = &it->second;
             }
             if (ch == nullptr) continue;
-            for (const channel_state::entry& e : ch->subs)
-                offer(*e.sub, r->seq, type, f, size, notify);
+            for (const channel_state::entry& e : ch->subs) offer(*e.sub, type, r, size, notify);
             if (keep) maybe_erase_locked(*ch);  // an event larger than the ring's byte bound
         }
         for (pattern_state& p : patterns_) {
             for (std::string_view name : channels) {
                 if (!matches(p.pattern, name)) continue;
-                for (subscription_state* s : p.subs) offer(*s, r->seq, type, f, size, notify);
+                for (subscription_state* s : p.subs) offer(*s, type, r, size, notify);
                 break;
             }
         }
@@ -1010,8 +1036,9 @@ private:
         overflowed_.clear();
     }
 
-    void offer(subscription_state& s, std::uint64_t seq, std::string_view type, const sse::frame& f,
-               std::size_t size, notify_list& notify) {
+    void offer(subscription_state& s, std::string_view type, const record_ptr& r, std::size_t size,
+               notify_list& notify) {
+        const std::uint64_t seq = r->seq;
         if (s.last_seq >= seq) return;  // already offered through another channel
         s.last_seq = seq;
         if (!s.accepts(type)) return;
@@ -1037,7 +1064,7 @@ private:
             notify.push_back(s.shared_from_this());
             return;
         }
-        s.queue.push_back(f);
+        s.queue.push_back(frame_of(r));
         s.queued_bytes += size;
         ++delivered_;
         if (!s.signalled) {
@@ -1079,6 +1106,7 @@ private:
     const hub_options options_;
     const std::shared_ptr<backplane> backplane_;
     const std::uint64_t epoch_;
+    const std::string id_prefix_;
 
     dedup_window dedup_;
     rate_limiter rate_;

@@ -78,9 +78,9 @@ public:
         return true;
     }
 
-    /// Holds one event for its channel set; returns true when the hub-wide or per-batch bound
-    /// says to flush now rather than at the group's due time.
-    bool hold(std::span<const std::string_view> channels, const std::string& key, item it,
+    /// Holds one event for its channel set. A group that reaches `max_events` is due at once,
+    /// and every group is when the held bytes pass `max_bytes`: memory stays bounded.
+    void hold(std::span<const std::string_view> channels, const std::string& key, item it,
               clock::time_point now, std::size_t max_events, std::size_t max_bytes) {
         auto [g, fresh] = groups_.try_emplace(key);
         if (fresh || g->second.items.empty()) {
@@ -97,7 +97,10 @@ public:
         g->second.bytes += bytes;
         held_bytes_ += bytes;
         ++held_events_;
-        return g->second.items.size() >= max_events || held_bytes_ > max_bytes;
+        if (g->second.items.size() >= max_events) g->second.due = now;
+        if (held_bytes_ > max_bytes) {
+            for (auto& [k, other] : groups_) other.due = std::min(other.due, now);
+        }
     }
 
     /// Removes and returns the groups due by `now` (all of them with `everything`).

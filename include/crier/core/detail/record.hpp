@@ -7,6 +7,7 @@
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -15,9 +16,27 @@
 #include <string>
 #include <string_view>
 
+#if defined(__linux__)
+#    include <time.h>
+#endif
+
 namespace crier::detail {
 
 using steady_clock = std::chrono::steady_clock;
+
+/// The monotonic time at the kernel tick's resolution (a few ms), which is plenty for age,
+/// dedup and rate windows, and several times cheaper to read than steady_clock::now().
+inline steady_clock::time_point coarse_now() noexcept {
+#if defined(__linux__) && defined(CLOCK_MONOTONIC_COARSE)
+    timespec ts{};
+    if (::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0) {
+        // libstdc++ and libc++ read steady_clock from CLOCK_MONOTONIC: the same origin.
+        return steady_clock::time_point(std::chrono::duration_cast<steady_clock::duration>(
+            std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+    }
+#endif
+    return steady_clock::now();
+}
 
 /// One accepted event. Its frame is `event: <type>\n`, the `data:` lines, then `id: <id>\n\n`:
 /// everything but the id is encoded before the sequencer's critical section, and the id is
@@ -67,37 +86,64 @@ void for_each_data_line(std::string_view text, F&& f) {
     }
 }
 
-/// Encodes everything but the id line. May throw std::bad_alloc.
+inline bool has_line_break(std::string_view text) noexcept {
+    return std::memchr(text.data(), '\n', text.size()) != nullptr ||
+           std::memchr(text.data(), '\r', text.size()) != nullptr;
+}
+
+/// Encodes everything but the id line, reserving room for it. May throw std::bad_alloc.
 inline record_ptr encode_record(std::string_view type, std::string_view data,
                                 std::span<const std::string_view> channels,
                                 steady_clock::time_point now) {
     auto r = std::make_shared<event_record>();
     r->accepted = now;
     r->type_size = static_cast<std::uint32_t>(type.size());
-    std::size_t size = 7 + type.size() + 1 + 4 + sse::max_event_id_chars + 2;
-    for_each_data_line(data, [&](std::string_view line) { size += 6 + line.size() + 1; });
-    r->bytes.reserve(size);
-    r->bytes.append("event: ").append(type).push_back('\n');
-    for_each_data_line(data, [&](std::string_view line) {
-        if (line.empty()) {
-            r->bytes.append("data:\n");
-        } else {
-            r->bytes.append("data: ").append(line).push_back('\n');
-        }
-    });
-    std::size_t names = 0;
-    for (std::string_view c : channels) names += c.size() + 1;
-    r->channels.reserve(names);
-    for (std::string_view c : channels) r->channels.append(c).push_back('\n');
+    constexpr std::size_t id_line = 4 + sse::max_event_id_chars + 2;
+    std::string& b = r->bytes;
+    if (!has_line_break(data)) {  // the common case: one data line, one scan
+        b.reserve(7 + type.size() + 1 + 6 + data.size() + 1 + id_line);
+        b.append("event: ").append(type).append(data.empty() ? "\ndata:" : "\ndata: ");
+        b.append(data).push_back('\n');
+    } else {
+        std::size_t size = 7 + type.size() + 1 + id_line;
+        for_each_data_line(data, [&](std::string_view line) { size += 6 + line.size() + 1; });
+        b.reserve(size);
+        b.append("event: ").append(type).push_back('\n');
+        for_each_data_line(data, [&](std::string_view line) {
+            if (line.empty()) {
+                b.append("data:\n");
+            } else {
+                b.append("data: ").append(line).push_back('\n');
+            }
+        });
+    }
+    if (channels.size() == 1) {
+        r->channels.reserve(channels[0].size() + 1);
+        r->channels.append(channels[0]).push_back('\n');
+    } else {
+        std::size_t names = 0;
+        for (std::string_view c : channels) names += c.size() + 1;
+        r->channels.reserve(names);
+        for (std::string_view c : channels) r->channels.append(c).push_back('\n');
+    }
     return r;
 }
 
-/// Appends the id line (within the capacity encode_record reserved) and fixes the footprint.
-inline void stamp(event_record& r, sse::event_id id) noexcept {
+/// `id: <epoch in hex>-`: the part of every id line that never changes in a hub's life.
+inline std::string id_line_prefix(std::uint64_t epoch) {
     char buf[sse::max_event_id_chars];
-    char* end = sse::to_chars(buf, id);
-    r.seq = id.seq;
-    r.bytes.append("id: ").append(buf, static_cast<std::size_t>(end - buf)).append("\n\n");
+    char* end = sse::to_chars(buf, {epoch, 0});
+    std::string prefix = "id: ";
+    prefix.append(buf, static_cast<std::size_t>(end - buf) - 1);  // keep the '-', drop the '0'
+    return prefix;
+}
+
+/// Appends the id line (within the capacity encode_record reserved) and fixes the footprint.
+inline void stamp(event_record& r, std::string_view prefix, std::uint64_t seq) noexcept {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, seq);
+    r.seq = seq;
+    r.bytes.append(prefix).append(buf, static_cast<std::size_t>(res.ptr - buf)).append("\n\n");
     // The record, its control block and both buffers.
     r.footprint = sizeof(event_record) + 16 + r.bytes.capacity() + r.channels.capacity();
 }

@@ -146,9 +146,14 @@ CRIER_DECL subscription hub::subscribe(subscribe_options options) {
 }
 
 CRIER_DECL subscription hub::subscribe(subscribe_options options, std::error_code& ec) {
-    auto state = core_->subscribe(std::move(options), ec);
-    if (!state) return {};
-    return subscription(std::move(state));
+    try {
+        auto state = core_->subscribe(std::move(options), ec);
+        if (!state) return {};
+        return subscription(std::move(state));
+    } catch (const std::bad_alloc&) {
+        ec = detail::out_of_memory();
+        return {};
+    }
 }
 
 CRIER_DECL history_result hub::history(std::string_view since_id,

@@ -5,6 +5,8 @@
 
 #include <crier/core/names.hpp>
 
+#include <array>
+
 namespace crier {
 namespace detail {
 
@@ -50,10 +52,10 @@ CRIER_DECL bool is_reserved_type(std::string_view type) noexcept {
 }
 
 CRIER_DECL std::error_code validate_event_type(std::string_view type) noexcept {
-    if (detail::has_cr_lf_nul(type)) return errc::invalid_field;
     if (auto ec = detail::validate_name(type, max_type_bytes, false, detail::is_type_char,
                                         errc::invalid_type)) {
-        return ec;
+        // The more precise error for what could inject a field into the stream.
+        return detail::has_cr_lf_nul(type) ? errc::invalid_field : ec;
     }
     if (is_reserved_type(type)) return errc::reserved_type;
     return {};
