@@ -70,8 +70,10 @@ public:
     /// (requests, streams, timeouts). The socket may belong to any io_context.
     CRIER_DECL void serve(asio::ip::tcp::socket socket);
 
-    /// Serves any Asio stream (e.g. an `asio::ssl::stream` after its handshake). Its executor
-    /// must serialise handlers (a strand); it must offer `lowest_layer()`.
+    /// Serves any Asio stream (e.g. an `asio::ssl::stream` after its handshake) whose executor
+    /// belongs to context(). That executor must serialise the stream's handlers (a strand, or
+    /// the io_context itself when the server runs one thread); the stream must offer
+    /// `lowest_layer()`.
     template <class Stream>
     void serve_stream(Stream stream) {
         if (!state_->connection_opened()) return;
@@ -87,7 +89,9 @@ public:
 private:
     void do_accept();
     void do_tick();
+    asio::any_io_executor connection_executor();
 
+    std::size_t thread_count_;
     asio::io_context io_;
     std::shared_ptr<detail::server_state> state_;
     asio::ip::tcp::acceptor acceptor_;

@@ -397,6 +397,37 @@ TEST(http_server, keep_alive_serves_several_requests_on_one_connection) {
     EXPECT_TRUE(c.read_to_eof(buffer));
 }
 
+TEST(http_server, pipelined_publishes_are_answered_in_order) {
+    served s({.rate_limit = 0});
+    sse_stream stream(s.port(), events_path + "?channel=p", {bearer_u1});
+    ASSERT_TRUE(stream.wait_for_events(1));
+    raw_connection c(s.port());
+    std::string burst;
+    for (int i = 0; i < 100; ++i) {
+        const std::string body =
+            R"({"channels":["p"],"type":"p:n","data":")" + std::to_string(i) + "\"}";
+        burst +=
+            "POST /api/realtime/publish HTTP/1.1\r\nAuthorization: Bearer pub1\r\n"
+            "Content-Type: application/json\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+    ASSERT_TRUE(c.send(burst));  // one send: the server reads many requests at once
+    std::string buffer;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 100; ++i) {
+        auto r = crier::test::read_reply(c, buffer);
+        ASSERT_TRUE(r) << i;
+        ASSERT_EQ(r->status(), 200) << r->body;
+        ids.push_back(r->body.substr(7, r->body.find('"', 7) - 7));
+    }
+    ASSERT_TRUE(stream.wait_for_events(101));
+    for (int i = 0; i < 100; ++i) {
+        EXPECT_EQ(stream.events()[static_cast<std::size_t>(1 + i)].data, std::to_string(i));
+        EXPECT_EQ(stream.events()[static_cast<std::size_t>(1 + i)].id,
+                  ids[static_cast<std::size_t>(i)]);
+    }
+}
+
 TEST(http_server, history_stats_metrics_and_health) {
     served s;
     std::vector<std::string> ids;

@@ -10,6 +10,7 @@
 #include <crier/http/response.hpp>
 
 #include <asio/buffer.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
@@ -69,6 +70,11 @@ public:
 
     void on_force_close() override { post_member(&connection::close); }
 
+    void drain_now() override {
+        asio::dispatch(stream_.get_executor(),
+                       [self = this->shared_from_this()] { self->do_drain(); });
+    }
+
 private:
     enum class phase { reading, responding, streaming, lingering, closed };
 
@@ -87,7 +93,14 @@ private:
     // ---- HTTP requests --------------------------------------------------------------------
 
     void do_read() {
-        if (try_complete_request()) return;
+        switch (parse_next()) {
+            case next::request:
+                return handle_requests();
+            case next::refused:
+                return write_responses();
+            case next::incomplete:
+                break;
+        }
         read_some([self = this->shared_from_this()](std::error_code ec, std::size_t n) {
             self->on_read(ec, n);
         });
@@ -116,19 +129,22 @@ private:
         do_read();
     }
 
-    // True when a request was completed (and is being handled) or refused.
-    bool try_complete_request() {
-        if (in_.empty()) return false;
+    enum class next { incomplete, request, refused };
+
+    // Takes the next complete request out of in_ into request_, or appends the refusal of a
+    // malformed one to out_.
+    next parse_next() {
+        if (in_.empty()) return next::incomplete;
         if (!have_head_) {
             switch (parser_.parse(in_, request_)) {
                 case http::parse_result::incomplete:
-                    return false;
+                    return next::incomplete;
                 case http::parse_result::error:
                     refuse(http::json_error(
                         parser_.error_status(),
                         parser_.error_status() == 431 ? "head_too_large" : "bad_request",
                         parser_.error_message()));
-                    return true;
+                    return next::refused;
                 case http::parse_result::complete:
                     break;
             }
@@ -139,42 +155,52 @@ private:
                                         "request body exceeds " +
                                             std::to_string(state_->options().max_body_bytes) +
                                             " bytes"));
-                return true;
+                return next::refused;
             }
         }
         const std::size_t length = request_.content_length();
-        if (in_.size() < length) return false;
+        if (in_.size() < length) return next::incomplete;
         request_.set_body(in_.substr(0, length));
         in_.erase(0, length);
         have_head_ = false;
-        handle_request();
-        return true;
+        return next::request;
     }
 
-    void handle_request() {
+    // Answers request_ and every pipelined request already read after it, then writes all the
+    // responses at once: one syscall for a burst of publishes, not one each.
+    void handle_requests() {
         deadline_ns_.store(0, std::memory_order_relaxed);
-        request_.set_remote_address(remote_address());
-        route_result result = state_->route(request_);
-        if (result.stream) return begin_stream(std::move(*result.stream));
-        respond(std::move(result.response), request_.keep_alive());
+        for (std::size_t answered = 1;; ++answered) {
+            request_.set_remote_address(remote_address());
+            route_result result = state_->route(request_);
+            if (result.stream) return begin_stream(std::move(*result.stream));
+            const bool keep_alive =
+                request_.keep_alive() && !result.response.close && !state_->stopping();
+            http::serialize(out_, result.response, keep_alive);
+            if (!keep_alive) {
+                close_after_write_ = true;
+                break;
+            }
+            if (answered == max_pipelined || out_.size() >= max_pipelined_bytes) break;
+            const next n = parse_next();
+            if (n != next::request) break;  // refused: its answer is in out_ already
+        }
+        write_responses();
     }
 
-    void respond(http::response r, bool keep_alive) {
-        keep_alive = keep_alive && !r.close && !state_->stopping();
+    void write_responses() {
         phase_ = phase::responding;
-        out_.clear();
-        http::serialize(out_, r, keep_alive);
-        asio::async_write(
-            stream_, asio::buffer(out_),
-            [self = this->shared_from_this(), keep_alive](std::error_code ec, std::size_t) {
-                self->on_response_written(ec, keep_alive);
-            });
+        asio::async_write(stream_, asio::buffer(out_),
+                          [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                              self->on_responses_written(ec);
+                          });
     }
 
-    void on_response_written(std::error_code ec, bool keep_alive) {
+    void on_responses_written(std::error_code ec) {
         if (phase_ == phase::closed) return;
         if (ec) return close();
-        if (!keep_alive) return linger();
+        out_.clear();
+        if (close_after_write_) return linger();
         phase_ = phase::reading;
         request_started_ = !in_.empty();
         set_deadline(request_started_ ? state_->options().request_timeout
@@ -182,10 +208,12 @@ private:
         do_read();  // a pipelined request may already be in in_
     }
 
-    // Answers an unreadable request and closes: the rest of the input cannot be trusted.
+    // Appends the answer to an unreadable request; the connection closes after it, since the
+    // rest of the input cannot be trusted.
     void refuse(http::response r) {
         r.close = true;
-        respond(std::move(r), false);
+        http::serialize(out_, r, false);
+        close_after_write_ = true;
     }
 
     // Closes gently after a final response: stop sending, then discard input until the peer
@@ -214,6 +242,7 @@ private:
                 if (request_started_) {
                     refuse(http::json_error(408, "request_timeout",
                                             "the request was not completed in time"));
+                    write_responses();
                 } else {
                     close();  // an idle keep-alive connection: nothing to say
                 }
@@ -229,17 +258,18 @@ private:
 
     void begin_stream(stream_plan plan) {
         std::weak_ptr<connection> weak = this->shared_from_this();
-        plan.options.on_ready = [weak, ex = stream_.get_executor()] {
-            asio::post(ex, [weak] {
-                if (auto self = weak.lock()) self->do_drain();
-            });
+        plan.options.on_ready = [weak, state = state_.get()] {
+            if (auto self = weak.lock()) state->mark_ready(std::move(self));
         };
         std::error_code ec;
         auto sub = state_->subscribe(plan, ec);
-        if (ec) return refuse(state_->subscribe_error(ec));
+        if (ec) {
+            refuse(state_->subscribe_error(ec));
+            return write_responses();
+        }
         subscription_.emplace(std::move(sub));
         phase_ = phase::streaming;
-        out_ = std::move(plan.preamble);
+        out_ += plan.preamble;  // after the answers to any requests pipelined before it
         // A stream reads nothing more: give the request's memory back (idle streams are many).
         std::string().swap(in_);
         request_ = http::request{};
@@ -350,6 +380,8 @@ private:
     }
 
     static constexpr std::size_t read_chunk = 4096;
+    static constexpr std::size_t max_pipelined = 64;  // responses gathered into one write
+    static constexpr std::size_t max_pipelined_bytes = 64 * 1024;
 
     Stream stream_;
     std::shared_ptr<server_state> state_;
@@ -367,6 +399,7 @@ private:
     bool request_started_ = false;
     bool writing_ = false;
     bool closing_ = false;
+    bool close_after_write_ = false;
     // Read by the shared timers.
     std::atomic<std::int64_t> deadline_ns_{0};
     std::atomic<std::int64_t> last_write_ns_{0};

@@ -28,6 +28,8 @@ public:
     virtual void on_shutdown(std::chrono::milliseconds retry) = 0;
     /// The shutdown deadline passed: close now.
     virtual void on_force_close() = 0;
+    /// Its subscription has frames: write them (inline when already on its executor).
+    virtual void drain_now() = 0;
 
 private:
     friend class registry;

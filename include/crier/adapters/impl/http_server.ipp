@@ -14,11 +14,14 @@
 namespace crier::adapters {
 
 CRIER_DECL http_server::http_server(crier::hub& hub, server_options options)
-    : io_(static_cast<int>(options.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
-                                                : options.threads)),
+    : thread_count_(options.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                         : options.threads),
+      io_(static_cast<int>(thread_count_)),
       state_(std::make_shared<detail::server_state>(hub, std::move(options))),
       acceptor_(io_),
-      ticker_(io_) {}
+      ticker_(io_) {
+    state_->set_executor(io_.get_executor());
+}
 
 CRIER_DECL http_server::~http_server() {
     stop();
@@ -51,14 +54,19 @@ CRIER_DECL void http_server::start(std::error_code& ec) {
     work_.emplace(io_.get_executor());
     do_accept();
     do_tick();
-    const std::size_t n =
-        o.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : o.threads;
-    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { io_.run(); });
+}
+
+CRIER_DECL asio::any_io_executor http_server::connection_executor() {
+    // One thread runs every handler in order already: a strand would only add a hop, and
+    // without one the shared flusher writes each stream inline.
+    if (thread_count_ == 1) return io_.get_executor();
+    return asio::make_strand(io_);
 }
 
 CRIER_DECL void http_server::do_accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](std::error_code ec,
-                                                          asio::ip::tcp::socket socket) {
+    acceptor_.async_accept(connection_executor(), [this](std::error_code ec,
+                                                         asio::ip::tcp::socket socket) {
         if (state_->stopping() || ec == asio::error::operation_aborted) return;
         if (ec) {
             // Out of descriptors or a transient network error: try again shortly rather than
@@ -103,7 +111,7 @@ CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
     if (ec) return;
     const auto handle = socket.release(ec);
     if (ec) return;
-    asio::ip::tcp::socket ours(asio::make_strand(io_));
+    asio::ip::tcp::socket ours(connection_executor());
     ours.assign(protocol, handle, ec);
     if (ec) return;
     ours.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -135,6 +143,7 @@ CRIER_DECL void http_server::stop() {
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    state_->release_ready();  // the streams they name hold the state: break the cycle
 }
 
 }  // namespace crier::adapters

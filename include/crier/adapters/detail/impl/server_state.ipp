@@ -7,6 +7,7 @@
 #include <crier/detail/json.hpp>
 #include <crier/sse/encoder.hpp>
 
+#include <asio/post.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -118,6 +119,46 @@ CRIER_DECL bool server_state::connection_opened() noexcept {
         return false;
     }
     return true;
+}
+
+CRIER_DECL void server_state::mark_ready(std::shared_ptr<tracked> stream) {
+    bool post = false;
+    {
+        std::lock_guard lock(ready_mutex_);
+        ready_.push_back(std::move(stream));
+        post = !std::exchange(flush_scheduled_, true);
+    }
+    if (post) asio::post(executor_, [this] { flush(); });
+}
+
+CRIER_DECL void server_state::release_ready() {
+    std::lock_guard lock(ready_mutex_);
+    ready_.clear();
+    flushing_.clear();
+    flushed_ = 0;
+    flush_scheduled_ = false;
+}
+
+void server_state::flush() {
+    // Streams per slice: enough to amortise the slice, few enough that a publish waiting in the
+    // reactor is read soon.
+    constexpr std::size_t slice = 128;
+    if (flushed_ == flushing_.size()) {
+        flushing_.clear();
+        flushed_ = 0;
+        std::lock_guard lock(ready_mutex_);
+        if (ready_.empty()) {
+            flush_scheduled_ = false;
+            return;
+        }
+        flushing_.swap(ready_);
+    }
+    const std::size_t end = std::min(flushing_.size(), flushed_ + slice);
+    for (; flushed_ < end; ++flushed_) {
+        flushing_[flushed_]->drain_now();
+        flushing_[flushed_].reset();
+    }
+    asio::post(executor_, [this] { flush(); });
 }
 
 CRIER_DECL std::string server_state::retry_frame(std::chrono::milliseconds retry) const {
