@@ -1290,10 +1290,17 @@ private:
                 accepted_at_window_start_ = accepted_;
             }
             if (opt_.rate > 0) {
-                const auto due = static_cast<std::uint64_t>(to_s(now - start) * opt_.rate) + 1;
-                while (scheduled_ < due) {
+                // Event k is due at start + k/R. One that leaves late keeps its real send time
+                // in the payload; the lag is reported so a server that slows its publishers
+                // down cannot hide it.
+                scheduled_due_ = static_cast<std::uint64_t>(to_s(now - start) * opt_.rate) + 1;
+                while (scheduled_ < scheduled_due_) {
                     publisher& p = pubs_[scheduled_ % pubs_.size()];
                     if (p.fd < 0 || p.inflight.size() >= opt_.pipeline) break;
+                    const auto due_ns = start + static_cast<std::int64_t>(
+                                                    static_cast<double>(scheduled_) *
+                                                    static_cast<double>(ns_per_s) / opt_.rate);
+                    schedule_lag_max_ns_ = std::max(schedule_lag_max_ns_, now - due_ns);
                     queue_publish(p);
                     ++scheduled_;
                 }
@@ -1310,8 +1317,9 @@ private:
         if (!in_window) usage_start_ = take_usage();
         usage_end_ = take_usage();
         accepted_window_ = accepted_ - accepted_at_window_start_;
-        if (opt_.rate > 0) {
-            scheduled_due_ = static_cast<std::uint64_t>(to_s(window_end_ - start) * opt_.rate);
+        if (timer_ >= 0) {
+            const itimerspec off{};
+            timerfd_settime(timer_, 0, &off, nullptr);
         }
         publishing_ = false;
 
@@ -1595,8 +1603,10 @@ private:
             sent_, accepted_, pub_per_s, rejected_,
             last_pub_status_ ? fmt::format(" [last {}]", last_pub_status_) : "", unanswered_,
             reconnects_,
-            opt_.rate > 0 ? fmt::format(", {} of {} scheduled sent", scheduled_, scheduled_due_)
-                          : "");
+            opt_.rate > 0
+                ? fmt::format(", {} of {} scheduled sent, lag max {:.0f} us", scheduled_,
+                              scheduled_due_, static_cast<double>(schedule_lag_max_ns_) / 1000.0)
+                : "");
         fmt::print(
             "  delivery      expected {}, delivered {}, lost {}, duplicated {}, reordered "
             "{}, misrouted {}, other events {}, streams closed by server {}\n",
@@ -1643,14 +1653,15 @@ private:
                 R"("misrouted":{},"disconnected":{},"latency_us_p50":{:.1f},)"
                 R"("latency_us_p99":{:.1f},"latency_us_max":{:.1f},"latency_samples":{},)"
                 R"("rss_before_bytes":{},"rss_after_bytes":{},"rss_per_conn_bytes":{:.0f},)"
-                R"("client_cpu_pct":{:.1f},"server_cpu_pct":{:.1f},"client_core":{},)"
+                R"("pub_lag_us_max":{:.1f},"client_cpu_pct":{:.1f},"server_cpu_pct":{:.1f},"client_core":{},)"
                 R"("client_core_busy_pct":{:.1f},"server_core":{},"server_core_busy_pct":{:.1f}}})"
                 "\n",
                 label, opt_.per_user ? "per-user" : "fanout", subs_.size(), established_, failed,
                 pubs_.size(), opt_.pipeline, rate, duration, opt_.warmup, opt_.payload_bytes,
                 setup_s_, accepted_, pub_per_s, rejected_, unanswered_, expected_, delivered_,
                 per_s, lost, duplicated_, reordered_, misrouted_, disconnected_, p50, p99, pmax,
-                latency_.count(), rss_before_, rss_after_, rss_per_conn, cpu_client,
+                latency_.count(), rss_before_, rss_after_, rss_per_conn,
+                static_cast<double>(schedule_lag_max_ns_) / 1000.0, cpu_client,
                 opt_.server_pids.empty() ? 0.0 : cpu_server, client_core, client_core_busy,
                 server_core, server_core_busy);
         }
@@ -1693,6 +1704,7 @@ private:
     usage usage_end_;
     std::uint64_t scheduled_ = 0;
     std::uint64_t scheduled_due_ = 0;
+    std::int64_t schedule_lag_max_ns_ = 0;
     std::uint64_t sent_ = 0;
     std::uint64_t accepted_ = 0;
     std::uint64_t accepted_at_window_start_ = 0;
