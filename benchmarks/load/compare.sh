@@ -14,7 +14,7 @@ usage() {
     cat <<'EOF'
 usage: benchmarks/load/compare.sh [--smoke] [-n N] [--duration S] [--warmup S] [--rate R]
                                   [--publishers K] [--scenarios "a b c"] [--servers "nchan crier"]
-                                  [--out FILE] [--keep]
+                                  [--nice N] [--out FILE] [--keep]
 
 Scenarios (N subscribers):
   a  fan-out: all N on one channel, publishing as fast as the server answers
@@ -28,6 +28,8 @@ Scenarios (N subscribers):
                    N=10000; one core delivers ~10^5 events/s, so 1000 ev/s x 10000 is out of reach)
   --publishers K   publisher connections for scenario c (default 4; a and b use one, so that
                    a's latency is one fan-out's, not a queue of them)
+  --nice N         run servers and crier-load at this nice level (e.g. -10, needs root): on a
+                   machine shared with builds, so that both sides get their cores
   --out FILE       append each run's JSON line to FILE
   --keep           keep the temp dir (server configs, logs, crier-load reports)
 
@@ -59,6 +61,7 @@ nchan_buffer_length=${NCHAN_BUFFER_LENGTH:-1000}
 nchan_message_timeout=${NCHAN_MESSAGE_TIMEOUT:-5m}
 out=""
 keep=0
+nice_cmd=()
 smoke=0
 
 while [ $# -gt 0 ]; do
@@ -71,6 +74,7 @@ while [ $# -gt 0 ]; do
         --publishers) publishers=$2; shift ;;
         --scenarios) scenarios=$2; shift ;;
         --servers) servers=$2; shift ;;
+        --nice) nice_cmd=(nice -n "$2"); shift ;;
         --out) out=$2; shift ;;
         --keep) keep=1 ;;
         -h | --help) usage; exit 0 ;;
@@ -108,8 +112,10 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crier-compare.XXXXXX")
 chmod 755 "$tmp"  # nginx workers drop root privileges and must reach their temp dir
 server_pid=""
+client_pid=""
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
+    if [ -n "$client_pid" ]; then kill -TERM "$client_pid" 2>/dev/null || true; fi
     stop_server
     if [ "$keep" = 1 ]; then echo "compare.sh: kept $tmp"; else rm -rf "$tmp"; fi
 }
@@ -207,7 +213,7 @@ http {
     }
 }
 EOF
-    taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
+    "${nice_cmd[@]}" taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
         "$nginx" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
@@ -234,7 +240,7 @@ crier_skip=""
 
 start_crier() {  # port
     local port=$1
-    taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
+    "${nice_cmd[@]}" taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
         "$crier_server" --port "$port" --threads 1 >"$tmp/crier-$port.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
@@ -287,10 +293,14 @@ run_one() {  # scenario server
                       --publishers "$publishers") ;;
     esac
     local log=$tmp/$scenario-$server.log rc=0
-    taskset -c "$client_cpu" timeout -k 5 "$run_budget" "$load" \
+    # In the background, so that INT/TERM reach the trap at once rather than after the run.
+    "${nice_cmd[@]}" taskset -c "$client_cpu" timeout -k 5 "$run_budget" "$load" \
         "${server_args[@]}" "${mode_args[@]}" --connections "$n" --duration "$duration" \
         --warmup "$warmup" --idle "$idle" --drain "$drain" --payload-bytes "$payload_bytes" \
-        --server-pid "$measured_pid" --label "$scenario/$server" --json >"$log" 2>&1 || rc=$?
+        --server-pid "$measured_pid" --label "$scenario/$server" --json >"$log" 2>&1 &
+    client_pid=$!
+    wait "$client_pid" || rc=$?
+    client_pid=""
     stop_server
     grep -v '^{' "$log" || true
     if grep -q '^{' "$log"; then
