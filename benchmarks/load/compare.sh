@@ -14,7 +14,7 @@ usage() {
     cat <<'EOF'
 usage: benchmarks/load/compare.sh [--smoke] [-n N] [--duration S] [--warmup S] [--rate R]
                                   [--publishers K] [--scenarios "a b c"] [--servers "nchan crier"]
-                                  [--nice N] [--out FILE] [--keep]
+                                  [--out FILE] [--keep]
 
 Scenarios (N subscribers):
   a  fan-out: all N on one channel, publishing as fast as the server answers
@@ -28,8 +28,6 @@ Scenarios (N subscribers):
                    N=10000; one core delivers ~10^5 events/s, so 1000 ev/s x 10000 is out of reach)
   --publishers K   publisher connections for scenario c (default 4; a and b use one, so that
                    a's latency is one fan-out's, not a queue of them)
-  --nice N         run servers and crier-load at this nice level (e.g. -10, needs root): on a
-                   machine shared with builds, so that both sides get their cores
   --out FILE       append each run's JSON line to FILE
   --keep           keep the temp dir (server configs, logs, crier-load reports)
 
@@ -61,7 +59,6 @@ nchan_buffer_length=${NCHAN_BUFFER_LENGTH:-1000}
 nchan_message_timeout=${NCHAN_MESSAGE_TIMEOUT:-5m}
 out=""
 keep=0
-nice_cmd=()
 smoke=0
 
 while [ $# -gt 0 ]; do
@@ -74,7 +71,6 @@ while [ $# -gt 0 ]; do
         --publishers) publishers=$2; shift ;;
         --scenarios) scenarios=$2; shift ;;
         --servers) servers=$2; shift ;;
-        --nice) nice_cmd=(nice -n "$2"); shift ;;
         --out) out=$2; shift ;;
         --keep) keep=1 ;;
         -h | --help) usage; exit 0 ;;
@@ -213,7 +209,7 @@ http {
     }
 }
 EOF
-    "${nice_cmd[@]}" taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
+    taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
         "$nginx" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
@@ -240,7 +236,7 @@ crier_skip=""
 
 start_crier() {  # port
     local port=$1
-    "${nice_cmd[@]}" taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
+    taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
         "$crier_server" --port "$port" --threads 1 >"$tmp/crier-$port.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
@@ -294,7 +290,7 @@ run_one() {  # scenario server
     esac
     local log=$tmp/$scenario-$server.log rc=0
     # In the background, so that INT/TERM reach the trap at once rather than after the run.
-    "${nice_cmd[@]}" taskset -c "$client_cpu" timeout -k 5 "$run_budget" "$load" \
+    taskset -c "$client_cpu" timeout -k 5 "$run_budget" "$load" \
         "${server_args[@]}" "${mode_args[@]}" --connections "$n" --duration "$duration" \
         --warmup "$warmup" --idle "$idle" --drain "$drain" --payload-bytes "$payload_bytes" \
         --server-pid "$measured_pid" --label "$scenario/$server" --json >"$log" 2>&1 &
