@@ -32,11 +32,10 @@ Scenarios (N subscribers):
   --keep           keep the temp dir (server configs, logs, crier-load reports)
 
 Environment: N, DURATION, WARMUP, FIXED_RATE, PUBLISHERS, PUBLISHERS_FANOUT, PAYLOAD_BYTES,
-SCENARIOS, SERVERS,
-CRIER_LOAD (default build/release/benchmarks/crier-load), CRIER_BENCH_SERVER (default
-build/release/benchmarks/crier-bench-server), NGINX (default nginx), NCHAN_MODULE (path of
-ngx_nchan_module.so, found automatically), NCHAN_BUFFER_LENGTH (default 1000),
-NCHAN_MESSAGE_TIMEOUT (default 5m).
+SCENARIOS, SERVERS, CRIER_LOAD (default build/release/benchmarks/crier-load),
+CRIER_BENCH_SERVER (default build/release/benchmarks/crier-bench-server), NGINX (default nginx),
+NCHAN_MODULE (path of ngx_nchan_module.so, found automatically), NCHAN_BUFFER_LENGTH (default
+1000), NCHAN_MESSAGE_TIMEOUT (default 5m).
 EOF
 }
 
@@ -245,7 +244,14 @@ start_crier() {  # port
         stop_server
         return 1
     fi
-    measured_pid=$server_pid
+    # `timeout` runs the server as its child: RSS and CPU are the child's.
+    measured_pid=""
+    for _ in $(seq 50); do
+        measured_pid=$(pgrep -P "$server_pid" | head -1 || true)
+        [ -n "$measured_pid" ] && break
+        sleep 0.1
+    done
+    measured_pid=${measured_pid:-$server_pid}
 }
 
 # --- runs -------------------------------------------------------------------------------------
@@ -340,49 +346,55 @@ jget() {  # key json-line: a value of crier-load's flat JSON
 
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
+# Deliveries per second of server CPU: robust to a core shared with other load, when the server
+# is the bottleneck (the max-rate scenarios).
+per_cpu() { awk -v d="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", d * 100 / c; else print 0 }'; }
 # A run is noisy when a pinned core was busier than its process: other load shared the core.
 noisy() {  # who process% core-busy%
     awk -v w="$1" -v p="$2" -v c="$3" 'BEGIN { if (c - p > 25) printf "noisy-%s ", w }'
 }
-printf '%-20s %-12s %6s %9s %11s %9s %9s %9s %14s %9s %7s %7s %s\n' scenario server conns pub/s \
-    'deliv/s' 'p50 us' 'p99 us' 'max us' 'lost/dup/reord' 'RSS/conn' 'srv cpu' 'cli cpu' note
+fmt='%-18s %-11s %6s %7s %9s %11s %9s %9s %9s %14s %8s %7s %7s %s\n'
+# shellcheck disable=SC2059  # the format is this script's own
+printf "$fmt" scenario server conns pub/s deliv/s deliv/cpu-s 'p50 us' 'p99 us' 'max us' \
+    lost/dup/reord RSS/conn 'srv cpu' 'cli cpu' note
 for scenario in $scenarios; do
     declare -A row=()
     for s in $servers; do
         line=$(grep "\"label\":\"$scenario/$s\"" "$results" | tail -1 || true)
         [ -n "$line" ] || continue
-        for k in established published_per_s delivered_per_s latency_us_p50 latency_us_p99 latency_us_max lost \
-                 duplicated reordered rss_per_conn_bytes server_cpu_pct client_cpu_pct \
-                 server_core_busy_pct client_core_busy_pct; do
+        for k in established published_per_s delivered_per_s latency_us_p50 latency_us_p99 \
+                 latency_us_max lost duplicated reordered rss_per_conn_bytes server_cpu_pct \
+                 client_cpu_pct server_core_busy_pct client_core_busy_pct; do
             row[$s.$k]=$(jget "$k" "$line")
         done
-        printf '%-20s %-12s %6s %9.0f %11.0f %9s %9s %9s %14s %9s %6.0f%% %6.0f%% %s\n' \
-            "$(scenario_name "$scenario")" "$s" "${row[$s.established]}" \
-            "${row[$s.published_per_s]}" "${row[$s.delivered_per_s]}" "${row[$s.latency_us_p50]}" "${row[$s.latency_us_p99]}" \
-            "${row[$s.latency_us_max]}" \
+        row[$s.per_cpu]=$(per_cpu "${row[$s.delivered_per_s]}" "${row[$s.server_cpu_pct]}")
+        # shellcheck disable=SC2059
+        printf "$fmt" "$(scenario_name "$scenario")" "$s" "${row[$s.established]}" \
+            "${row[$s.published_per_s]%.*}" "${row[$s.delivered_per_s]%.*}" "${row[$s.per_cpu]}" \
+            "${row[$s.latency_us_p50]}" "${row[$s.latency_us_p99]}" "${row[$s.latency_us_max]}" \
             "${row[$s.lost]}/${row[$s.duplicated]}/${row[$s.reordered]}" \
-            "${row[$s.rss_per_conn_bytes]}" "${row[$s.server_cpu_pct]}" "${row[$s.client_cpu_pct]}" \
+            "${row[$s.rss_per_conn_bytes]}" "${row[$s.server_cpu_pct]%.*}%" \
+            "${row[$s.client_cpu_pct]%.*}%" \
             "$(noisy srv "${row[$s.server_cpu_pct]}" "${row[$s.server_core_busy_pct]}")$(noisy \
                cli "${row[$s.client_cpu_pct]}" "${row[$s.client_core_busy_pct]}")"
     done
     if [ -n "${row[crier.delivered_per_s]:-}" ] && [ -n "${row[nchan.delivered_per_s]:-}" ]; then
-        printf '%-20s %-12s %6s %9s %11s %9s %9s %9s %14s %9s\n' "$(scenario_name "$scenario")" \
-            crier/nchan "" "" \
-            "$(ratio "${row[crier.delivered_per_s]}" "${row[nchan.delivered_per_s]}")" \
-            "$(ratio "${row[crier.latency_us_p50]}" "${row[nchan.latency_us_p50]}")" \
-            "$(ratio "${row[crier.latency_us_p99]}" "${row[nchan.latency_us_p99]}")" \
-            "$(ratio "${row[crier.latency_us_max]}" "${row[nchan.latency_us_max]}")" "" \
-            "$(ratio "${row[crier.rss_per_conn_bytes]}" "${row[nchan.rss_per_conn_bytes]}")"
+        r() { ratio "${row[crier.$1]}" "${row[nchan.$1]}"; }
+        # shellcheck disable=SC2059
+        printf "$fmt" "$(scenario_name "$scenario")" crier/nchan "" "$(r published_per_s)" \
+            "$(r delivered_per_s)" "$(r per_cpu)" "$(r latency_us_p50)" "$(r latency_us_p99)" \
+            "$(r latency_us_max)" "" "$(r rss_per_conn_bytes)" "" "" ""
     fi
     unset row
 done
 echo
-echo "deliv/s: events received by all subscribers per second in the measured window;" \
-     "latency: publish -> receive;"
-echo "RSS/conn: server RSS growth per idle SSE connection, bytes; cpu: % of one core in the window;"
+echo "pub/s: publishes answered 2xx per second; deliv/s: events received by all subscribers per"
+echo "  second (measured window); deliv/cpu-s: deliv/s per second of server CPU;"
+echo "  latency: publish -> receive; RSS/conn: server RSS growth per idle SSE connection, bytes;"
+echo "  cpu: % of one core in the window."
 echo "noisy-srv/cli: that pinned core was >25 points busier than its process (other load, or"
-echo "  softirq): compare with care, or rerun on a quiet machine."
-echo "Ratios are crier/nchan: above 1 is better for deliv/s, below 1 is better for the others."
+echo "  softirq): compare with care (deliv/cpu-s holds up best), or rerun on a quiet machine."
+echo "Ratios are crier/nchan: above 1 is better for pub/s and deliv/s, below 1 for the others."
 
 if [ "$failed_runs" -gt 0 ]; then
     echo "compare.sh: $failed_runs run(s) failed to produce a result"

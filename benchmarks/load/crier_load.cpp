@@ -917,7 +917,6 @@ struct subscriber {
     bool established = false;
     body_mode body = body_mode::until_close;
     std::uint32_t channel = 0;
-    std::int64_t started_ns = 0;
     std::uint64_t body_left = 0;
     std::string head;
     chunk_decoder chunks;
@@ -982,7 +981,6 @@ public:
                 opt_.per_user ? user_channel_.expand({.ch = {}, .i = c, .data = {}}, false)
                               : opt_.channel);
         }
-        accepted_by_channel_.assign(nchannels, 0);
         subs_on_channel_.assign(nchannels, 0);
         subs_.resize(opt_.connections);
         for (std::size_t i = 0; i < subs_.size(); ++i) {
@@ -1097,7 +1095,6 @@ private:
 
     void start_subscriber(std::size_t i) {
         subscriber& s = subs_[i];
-        s.started_ns = now_ns();
         s.fd = open_socket(sub_url_);
         if (s.fd < 0) {
             fail(s, failure::connect);
@@ -1471,7 +1468,6 @@ private:
         p.inflight.pop_front();
         if (p.head.status >= 200 && p.head.status < 300) {
             ++accepted_;
-            ++accepted_by_channel_[c];
             expected_ += subs_on_channel_[c];
         } else {
             ++rejected_;
@@ -1678,7 +1674,6 @@ private:
     std::vector<std::string> channel_names_;
     std::vector<subscriber> subs_;
     std::vector<publisher> pubs_;
-    std::vector<std::uint64_t> accepted_by_channel_;
     std::vector<std::uint64_t> subs_on_channel_;
     std::array<char, 256 * 1024> buf_{};
     std::string payload_;
