@@ -1635,6 +1635,12 @@ private:
             }
         };
         warn_other("client", client_core, client_core_busy, cpu_client);
+        if (cpu_client >= 90) {
+            fmt::print(
+                "  warning       crier-load used {:.0f}% of a core: it may be the bottleneck "
+                "of this run\n",
+                cpu_client);
+        }
         if (!opt_.server_pids.empty())
             warn_other("server", server_core, server_core_busy, cpu_server);
         if (opt_.json) {
