@@ -1267,7 +1267,14 @@ private:
         const std::int64_t start = now_ns();
         window_start_ = start + to_ns(opt_.warmup);
         window_end_ = window_start_ + to_ns(opt_.duration);
-        publishing_ = true;
+        // A server short of connections may have closed an idle publisher during setup.
+        for (auto& p : pubs_) {
+            if (p.fd < 0 && p.reconnects < 100) {
+                ++p.reconnects;
+                ++reconnects_;
+                connect_publisher(p);
+            }
+        }
         if (opt_.rate > 0) {
             timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
             const auto tick = std::max<std::int64_t>(
@@ -1318,7 +1325,7 @@ private:
             const itimerspec off{};
             timerfd_settime(timer_, 0, &off, nullptr);
         }
-        publishing_ = false;
+        draining_ = true;
 
         // Drain: the last answers and deliveries, bounded.
         const std::int64_t drain_end = now_ns() + to_ns(opt_.drain);
@@ -1481,7 +1488,7 @@ private:
         p.fd = -1;
         unanswered_ += p.inflight.size();
         p.inflight.clear();
-        if (publishing_ && p.reconnects < 100) {
+        if (!draining_ && p.reconnects < 100) {
             ++p.reconnects;
             ++reconnects_;
             connect_publisher(p);
@@ -1687,7 +1694,7 @@ private:
     histogram latency_;
     int ep_ = -1;
     int timer_ = -1;
-    bool publishing_ = false;
+    bool draining_ = false;
 
     std::size_t in_setup_ = 0;
     std::size_t established_ = 0;
