@@ -355,9 +355,9 @@ per_cpu() { awk -v d="$1" -v c="$2" 'BEGIN { if (c > 0) printf "%.0f", d * 100 /
 noisy() {  # who process% core-busy%
     awk -v w="$1" -v p="$2" -v c="$3" 'BEGIN { if (c - p > 25) printf "noisy-%s ", w }'
 }
-# The client's core near full: the run may have measured crier-load rather than the server.
-client_bound() {  # process% core-busy%
-    awk -v p="$1" -v c="$2" 'BEGIN { if (p >= 90 || c >= 95) printf "client-bound " }'
+# crier-load near a full core: the run may have measured it rather than the server.
+client_bound() {  # process%
+    awk -v p="$1" 'BEGIN { if (p >= 90) printf "client-bound " }'
 }
 fmt='%-18s %-11s %6s %7s %9s %11s %9s %9s %9s %14s %8s %7s %7s %s\n'
 # shellcheck disable=SC2059  # the format is this script's own
@@ -383,7 +383,7 @@ for scenario in $scenarios; do
             "${row[$s.client_cpu_pct]%.*}%" \
             "$(noisy srv "${row[$s.server_cpu_pct]}" "${row[$s.server_core_busy_pct]}")$(noisy \
                cli "${row[$s.client_cpu_pct]}" "${row[$s.client_core_busy_pct]}")$(client_bound \
-               "${row[$s.client_cpu_pct]}" "${row[$s.client_core_busy_pct]}")"
+               "${row[$s.client_cpu_pct]}")"
     done
     if [ -n "${row[crier.delivered_per_s]:-}" ] && [ -n "${row[nchan.delivered_per_s]:-}" ]; then
         r() { ratio "${row[crier.$1]}" "${row[nchan.$1]}"; }
@@ -401,7 +401,7 @@ echo "  latency: publish -> receive; RSS/conn: server RSS growth per idle SSE co
 echo "  cpu: % of one core in the window."
 echo "noisy-srv/cli: that pinned core was >25 points busier than its process (other load, or"
 echo "  softirq): compare with care (deliv/cpu-s holds up best), or rerun on a quiet machine;"
-echo "  client-bound: crier-load's core was (nearly) full, so the server may have had more to give."
+echo "  client-bound: crier-load used >= 90 % of its core, so the server may have had more to give."
 echo "Ratios are crier/nchan: above 1 is better for pub/s and deliv/s, below 1 for the others."
 
 if [ "$failed_runs" -gt 0 ]; then
