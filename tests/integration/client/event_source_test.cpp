@@ -85,6 +85,16 @@ bool has_closed(const std::vector<client::state_change>& v) {
     return !v.empty() && v.back().state == client::ready_state::closed;
 }
 
+/// The reconnection delays the client announced after each failed connection, in order.
+std::vector<long long> failure_delays(const std::vector<client::state_change>& states) {
+    std::vector<long long> delays;
+    for (const auto& s : states) {
+        if (s.state == client::ready_state::connecting && s.error)
+            delays.push_back(s.retry_in.count());
+    }
+    return delays;
+}
+
 std::chrono::milliseconds gap(const request& a, const request& b) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(b.at - a.at);
 }
@@ -242,11 +252,7 @@ TEST(event_source, backoff_doubles_up_to_the_cap) {
 
     ASSERT_TRUE(server.wait_requests(6));
     es.close();
-    std::vector<long long> delays;
-    for (const auto& s : obs.states.values()) {
-        if (s.state == client::ready_state::connecting && s.error)
-            delays.push_back(s.retry_in.count());
-    }
+    std::vector<long long> delays = failure_delays(obs.states.values());
     ASSERT_GE(delays.size(), 5u);
     delays.resize(5);
     EXPECT_EQ(delays, (std::vector<long long>{20, 40, 80, 100, 100}));
@@ -273,24 +279,11 @@ TEST(event_source, backoff_uses_full_jitter) {
 
     ASSERT_TRUE(server.wait_requests(5));
     es.close();
-    std::vector<long long> delays;
-    for (const auto& s : obs.states.values()) {
-        if (s.state == client::ready_state::connecting && s.error)
-            delays.push_back(s.retry_in.count());
-    }
+    std::vector<long long> delays = failure_delays(obs.states.values());
     ASSERT_GE(delays.size(), 4u);
     delays.resize(4);
     // ceilings 40, 80, 160, 320 times the jitter
     EXPECT_EQ(delays, (std::vector<long long>{20, 0, 40, 320}));
-}
-
-std::vector<long long> failure_delays(const std::vector<client::state_change>& states) {
-    std::vector<long long> delays;
-    for (const auto& s : states) {
-        if (s.state == client::ready_state::connecting && s.error)
-            delays.push_back(s.retry_in.count());
-    }
-    return delays;
 }
 
 TEST(event_source, backoff_resets_after_a_connection_that_delivered_an_event) {
