@@ -12,7 +12,9 @@
 
 namespace {
 volatile std::sig_atomic_t stop_requested = 0;
-void on_signal(int) { stop_requested = 1; }
+void on_signal(int) {
+    stop_requested = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,10 +42,11 @@ int main(int argc, char** argv) {
         hub, {.port = port,
               .threads = threads,
               .max_connections = 200000,
-              .authenticate = [](const crier::http::request& r)
-                  -> std::optional<crier::adapters::principal> {
-                  return crier::adapters::principal{
-                      .user_id = r.query_param("user").value_or(""), .admin = true, .publisher = true};
+              .authenticate =
+                  [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
+                  return crier::adapters::principal{.user_id = r.query_param("user").value_or(""),
+                                                    .admin = true,
+                                                    .publisher = true};
               }});
     std::error_code ec;
     server.start(ec);
@@ -53,12 +56,12 @@ int main(int argc, char** argv) {
     }
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
-    fmt::print("crier-bench-server listening on 127.0.0.1:{} with {} thread(s)\n", server.port(), threads);
+    fmt::print("crier-bench-server listening on 127.0.0.1:{} with {} thread(s)\n", server.port(),
+               threads);
     std::fflush(stdout);
     const auto started = std::chrono::steady_clock::now();
-    while (!stop_requested &&
-           (duration <= 0 || std::chrono::steady_clock::now() - started <
-                                 std::chrono::duration<double>(duration))) {
+    while (!stop_requested && (duration <= 0 || std::chrono::steady_clock::now() - started <
+                                                    std::chrono::duration<double>(duration))) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     server.stop();

@@ -49,11 +49,16 @@ certificate make_certificate() {
             })};
 }
 
+// A server-side TLS context presenting `cert`.
+asio::ssl::context server_context(const certificate& cert) {
+    asio::ssl::context ctx(asio::ssl::context::tls_server);
+    ctx.use_certificate_chain(asio::buffer(cert.cert_pem));
+    ctx.use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+    return ctx;
+}
+
 TEST(tls_listener, serves_sse_over_https) {
-    const certificate cert = make_certificate();
-    asio::ssl::context server_ctx(asio::ssl::context::tls_server);
-    server_ctx.use_certificate_chain(asio::buffer(cert.cert_pem));
-    server_ctx.use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+    asio::ssl::context server_ctx = server_context(make_certificate());
 
     crier::hub hub;
     crier::adapters::http_server server(hub, {.port = 0, .threads = 2});
@@ -102,10 +107,7 @@ TEST(tls_listener, serves_sse_over_https) {
 }
 
 TEST(tls_listener, a_stalled_handshake_is_dropped) {
-    const certificate cert = make_certificate();
-    asio::ssl::context server_ctx(asio::ssl::context::tls_server);
-    server_ctx.use_certificate_chain(asio::buffer(cert.cert_pem));
-    server_ctx.use_private_key(asio::buffer(cert.key_pem), asio::ssl::context::pem);
+    asio::ssl::context server_ctx = server_context(make_certificate());
     crier::hub hub;
     crier::adapters::http_server server(hub, {.port = 0, .threads = 1});
     server.start();
