@@ -96,6 +96,9 @@ private:
     };
 
     auth_result authenticate(const http::request& request) const;
+    /// Authenticates and applies authorize_stats: the refusal, or nullopt when allowed.
+    std::optional<http::response> check_admin(const http::request& request,
+                                              std::string_view what) const;
     std::optional<http::response> check_channel(const principal& who,
                                                 std::string_view channel) const;
     route_result route_events(const http::request& request);

@@ -409,11 +409,19 @@ http::response server_state::route_history(const http::request& request) {
     return json_ok(std::move(body));
 }
 
-http::response server_state::route_stats(const http::request& request) {
+std::optional<http::response> server_state::check_admin(const http::request& request,
+                                                        std::string_view what) const {
     auto [who, error] = authenticate(request);
-    if (error) return std::move(*error);
+    if (error) return error;
     const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
-    if (!allowed) return http::json_error(403, "forbidden", "stats need admin rights");
+    if (!allowed) {
+        return http::json_error(403, "forbidden", fmt::format("{} need admin rights", what));
+    }
+    return std::nullopt;
+}
+
+http::response server_state::route_stats(const http::request& request) {
+    if (auto refused = check_admin(request, "stats")) return std::move(*refused);
     std::string body = hub_.stats().to_json();
     if (!body.empty() && body.back() == '}') {
         body.pop_back();
@@ -518,10 +526,7 @@ http::response server_state::route_publish(const http::request& request) {
 }
 
 http::response server_state::route_metrics(const http::request& request) {
-    auto [who, error] = authenticate(request);
-    if (error) return std::move(*error);
-    const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
-    if (!allowed) return http::json_error(403, "forbidden", "metrics need admin rights");
+    if (auto refused = check_admin(request, "metrics")) return std::move(*refused);
     const hub_stats s = hub_.stats();
     std::string body;
     auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
