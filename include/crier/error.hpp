@@ -37,6 +37,9 @@ enum class errc {
     too_many_redirects,     ///< a request was redirected more times than allowed
     invalid_url,            ///< a URL could not be parsed or has an unsupported form
     tls_unavailable,        ///< https:// needs crier built with CRIER_ENABLE_SSL and OpenSSL
+    too_many_channels,      ///< a subscription asks for more channels than its limit allows
+    invalid_user_id,        ///< a user id is empty, too long, or has characters ids may not hold
+    write_timeout,          ///< a peer accepted no bytes for longer than the write deadline
 };
 
 /// The category of crier::errc (name "crier").

@@ -50,6 +50,10 @@ struct server_options {
     std::chrono::milliseconds request_timeout{10'000};
     /// Time an idle keep-alive connection stays open between requests.
     std::chrono::milliseconds keep_alive_timeout{30'000};
+    /// Write deadline: a connection whose pending write makes no progress (the peer accepts no
+    /// bytes) for this long is closed, and its subscription and per-user slot are released.
+    /// Default: 30 s.
+    std::chrono::milliseconds write_timeout{30'000};
     /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
     std::optional<std::chrono::milliseconds> heartbeat{};
     /// Close a stream after this long with no event delivered (the client reconnects and

@@ -1,14 +1,50 @@
 // SPDX-License-Identifier: MIT
-// JSON writing helpers for crier's endpoints, on top of the hub's string escaping. Private.
+// Writing JSON strings (escaping) for every layer: the hub's frames and documents, the server's
+// endpoints. Private; it depends on nothing of crier's, so any layer may include it.
 #ifndef CRIER_DETAIL_JSON_HPP
 #define CRIER_DETAIL_JSON_HPP
-
-#include <crier/core/detail/json.hpp>
 
 #include <string>
 #include <string_view>
 
 namespace crier::detail {
+
+/// Appends `text` (valid UTF-8) as a JSON string literal, quotes included. Escapes `"`, `\` and
+/// control characters; everything else is copied as is.
+inline void append_json_string(std::string& out, std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.push_back('"');
+    std::size_t run = 0;  // start of the pending run of bytes that need no escape
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        out.append(text.data() + run, i - run);
+        run = i + 1;
+        switch (c) {
+            case '"':
+                out.append("\\\"");
+                break;
+            case '\\':
+                out.append("\\\\");
+                break;
+            case '\n':
+                out.append("\\n");
+                break;
+            case '\r':
+                out.append("\\r");
+                break;
+            case '\t':
+                out.append("\\t");
+                break;
+            default:
+                out.append("\\u00");
+                out.push_back(hex[c >> 4]);
+                out.push_back(hex[c & 0xf]);
+        }
+    }
+    out.append(text.data() + run, text.size() - run);
+    out.push_back('"');
+}
 
 /// `text` (valid UTF-8) as a JSON string literal.
 [[nodiscard]] inline std::string json_string(std::string_view text) {

@@ -64,6 +64,12 @@ public:
                 return "invalid or unsupported URL";
             case errc::tls_unavailable:
                 return "https:// needs crier built with CRIER_ENABLE_SSL";
+            case errc::too_many_channels:
+                return "too many channels for one subscription";
+            case errc::invalid_user_id:
+                return "user id is empty, too long or has a character user ids may not hold";
+            case errc::write_timeout:
+                return "the peer accepted no bytes within the write deadline";
         }
         return "unknown crier error";
     }

@@ -5,7 +5,7 @@
 
 #include <crier/core/backplane.hpp>
 #include <crier/core/detail/dedup.hpp>
-#include <crier/core/detail/json.hpp>
+#include <crier/detail/json.hpp>
 #include <crier/core/detail/rate_limiter.hpp>
 #include <crier/core/detail/record.hpp>
 #include <crier/core/detail/ring.hpp>

@@ -3,7 +3,7 @@
 #ifndef CRIER_CORE_DETAIL_RECORD_HPP
 #define CRIER_CORE_DETAIL_RECORD_HPP
 
-#include <crier/core/detail/json.hpp>
+#include <crier/detail/json.hpp>
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 

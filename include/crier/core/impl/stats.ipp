@@ -3,7 +3,7 @@
 #ifndef CRIER_CORE_IMPL_STATS_IPP
 #define CRIER_CORE_IMPL_STATS_IPP
 
-#include <crier/core/detail/json.hpp>
+#include <crier/detail/json.hpp>
 #include <crier/core/stats.hpp>
 
 #include <fmt/format.h>
