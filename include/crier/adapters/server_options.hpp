@@ -52,7 +52,8 @@ struct server_options {
     std::chrono::milliseconds keep_alive_timeout{30'000};
     /// Write deadline: a connection whose pending write makes no progress (the peer accepts no
     /// bytes) for this long is closed, and its subscription and per-user slot are released.
-    /// Default: 30 s.
+    /// Applies to every write (responses, stream head, events, heartbeats, shutdown `retry:`).
+    /// On Linux it is also each connection's TCP_USER_TIMEOUT. Default: 30 s.
     std::chrono::milliseconds write_timeout{30'000};
     /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
     std::optional<std::chrono::milliseconds> heartbeat{};

@@ -107,7 +107,7 @@ CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
 CRIER_DECL std::chrono::milliseconds server_state::tick_interval() const noexcept {
     const std::int64_t shortest =
         std::min({heartbeat_ns_, idle_ns_, to_ns(options_.request_timeout),
-                  to_ns(options_.keep_alive_timeout)});
+                  to_ns(options_.keep_alive_timeout), to_ns(options_.write_timeout)});
     const auto quarter = std::chrono::milliseconds(shortest / 4'000'000);
     return std::clamp(quarter, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
