@@ -84,6 +84,13 @@ struct server_options {
         authorize_publish{};
     /// May this principal read stats and metrics? Default: `principal::admin`.
     std::function<bool(const principal&)> authorize_stats{};
+
+    /// Told once about each failure the server contained: an exception thrown by a hook above
+    /// (the request gets a 500 `internal_error`; other connections are undisturbed) or by any
+    /// handler on the server's threads (the thread goes on serving). The text names the route
+    /// and the exception's what(); it is never sent to the client. Called on a server thread;
+    /// an exception it throws is swallowed. Default (unset): one line on stderr.
+    std::function<void(std::string_view what)> on_error{};
 };
 
 }  // namespace crier::adapters

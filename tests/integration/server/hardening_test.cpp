@@ -4,12 +4,16 @@
 // that look like patterns, shutdown with stalled streams, and bounded history responses.
 #include <crier/adapters/http_server.hpp>
 
+#include <asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -93,6 +97,135 @@ TEST(http_server_hardening, reader_that_never_reads_a_response_is_closed_by_the_
         << s.server.connections() << " connections still open";
     EXPECT_LT(std::chrono::steady_clock::now() - sent_at, 4s);
     std::filesystem::remove_all(dir);
+}
+
+// ---- Throwing host hooks ------------------------------------------------------------------
+
+void expect_error(const crier::test::http_reply& r, int status, std::string_view code) {
+    EXPECT_EQ(r.status(), status) << r.body;
+    EXPECT_EQ(r.head.header("content-type"), "application/json");
+    EXPECT_NE(r.body.find(R"("code":")" + std::string(code) + "\""), std::string::npos) << r.body;
+}
+
+// Hooks that throw for some principals: "throw-std" throws std::runtime_error, "throw-int"
+// throws 42 (not a std::exception); everyone else is served as by test_options.
+struct throwing_hooks {
+    std::atomic<int> errors{0};
+    std::mutex mutex;
+    std::vector<std::string> messages;
+
+    crier::adapters::server_options options() {
+        crier::adapters::server_options o;
+        o.threads = 2;
+        o.on_error = [this](std::string_view what) {
+            std::lock_guard lock(mutex);
+            messages.emplace_back(what);
+            errors.fetch_add(1);
+        };
+        o.authenticate =
+            [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
+            const auto auth = r.header("authorization");
+            if (!auth || !auth->starts_with("Bearer ")) return std::nullopt;
+            const std::string user(auth->substr(7));
+            if (user == "auth-std") throw std::runtime_error("session store down");
+            if (user == "auth-int") throw 42;
+            return crier::adapters::principal{.user_id = user, .admin = true, .publisher = true};
+        };
+        o.authorize = [](const crier::adapters::principal&, std::string_view channel) {
+            if (channel == "boom-std") throw std::runtime_error("acl lookup failed");
+            if (channel == "boom-int") throw 42;
+            return true;
+        };
+        o.authorize_publish = [](const crier::adapters::principal& who,
+                                 std::span<const std::string>) {
+            if (who.user_id == "pub-std") throw std::logic_error("publish acl failed");
+            if (who.user_id == "pub-int") throw 7;
+            return true;
+        };
+        o.authorize_stats = [](const crier::adapters::principal& who) {
+            if (who.user_id == "stats-std") throw std::out_of_range("stats acl failed");
+            if (who.user_id == "stats-int") throw 'x';
+            return true;
+        };
+        return o;
+    }
+};
+
+TEST(http_server_hardening, throwing_hooks_answer_500_and_disturb_nobody_else) {
+    throwing_hooks hooks;
+    served s({.rate_limit = 0}, hooks.options());
+    sse_stream live(s.port(), events_path + "?channel=horses", {"Authorization: Bearer watcher"});
+    ASSERT_TRUE(live.wait_for_events(1));
+
+    struct attempt {
+        std::string method, target, user, body;
+    };
+    const std::string publish_body = R"({"channel":"horses","type":"horses:x","data":1})";
+    const std::vector<attempt> attempts = {
+        {"GET", events_path, "auth-std", ""},
+        {"GET", events_path, "auth-int", ""},
+        {"GET", "/api/realtime/history", "auth-int", ""},
+        {"POST", "/api/realtime/publish", "auth-std", publish_body},
+        {"GET", events_path + "?channel=boom-std", "u1", ""},
+        {"GET", events_path + "?channel=boom-int", "u1", ""},
+        {"GET", "/api/realtime/history?channel=boom-int", "u1", ""},
+        {"POST", "/api/realtime/publish", "pub-std", publish_body},
+        {"POST", "/api/realtime/publish", "pub-int", publish_body},
+        {"GET", "/api/realtime/stats", "stats-std", ""},
+        {"GET", "/api/realtime/metrics", "stats-int", ""},
+    };
+    int published = 0;
+    for (const auto& a : attempts) {
+        SCOPED_TRACE(a.method + " " + a.target + " as " + a.user);
+        const auto r =
+            request(s.port(), a.method, a.target,
+                    {"Authorization: Bearer " + a.user, "Content-Type: application/json"}, a.body);
+        expect_error(r, 500, "internal_error");
+        // The host's exception text stays in the log, not in the answer.
+        EXPECT_EQ(r.body.find("failed"), std::string::npos) << r.body;
+        EXPECT_EQ(r.body.find("down"), std::string::npos) << r.body;
+        // The live stream on another connection still gets every event.
+        ASSERT_FALSE(s.hub.publish("horses", "horses:tick", std::to_string(published)).error);
+        ++published;
+        ASSERT_TRUE(live.wait_for_events(1u + static_cast<std::size_t>(published)));
+        EXPECT_EQ(live.events().back().data, std::to_string(published - 1));
+    }
+    EXPECT_EQ(hooks.errors.load(), static_cast<int>(attempts.size()));  // each logged once
+    {
+        std::lock_guard lock(hooks.mutex);
+        ASSERT_EQ(hooks.messages.size(), attempts.size());
+        EXPECT_NE(hooks.messages[0].find("session store down"), std::string::npos)
+            << hooks.messages[0];
+        EXPECT_NE(hooks.messages[1].find("unknown exception"), std::string::npos)
+            << hooks.messages[1];
+    }
+    // The server keeps accepting and serving.
+    EXPECT_EQ(request(s.port(), "GET", "/api/realtime/health").status(), 200);
+    sse_stream another(s.port(), events_path, {"Authorization: Bearer u2"});
+    EXPECT_EQ(another.head().status, 200);
+    EXPECT_FALSE(live.eof());
+}
+
+TEST(http_server_hardening, io_threads_survive_a_throwing_handler) {
+    throwing_hooks hooks;
+    served s({}, hooks.options());
+    // More throwing handlers than threads: without a guard each would end its thread (and
+    // std::terminate the process).
+    for (int i = 0; i < 8; ++i) {
+        asio::post(s.server.context(), [i] {
+            if (i % 2 == 0) throw std::runtime_error("host handler failed");
+            throw i;
+        });
+    }
+    ASSERT_TRUE(eventually([&] { return hooks.errors.load() == 8; }));
+    for (int i = 0; i < 8; ++i) {
+        EXPECT_EQ(request(s.port(), "GET", "/api/realtime/health").status(), 200);
+    }
+    sse_stream live(s.port(), events_path, {bearer_u1});
+    ASSERT_TRUE(live.wait_for_events(1));
+    ASSERT_FALSE(s.hub.publish("global", "system:notice", "still here").error);
+    ASSERT_TRUE(live.wait_for_events(2));
+    EXPECT_EQ(live.events()[1].data, "still here");
 }
 
 }  // namespace

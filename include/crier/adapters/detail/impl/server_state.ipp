@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -186,12 +187,8 @@ CRIER_DECL void server_state::add_cors(http::response& r) const {
 CRIER_DECL server_state::auth_result server_state::authenticate(
     const http::request& request) const {
     if (!options_.authenticate) return {principal{}, std::nullopt};
-    std::optional<principal> who;
-    try {
-        who = options_.authenticate(request);
-    } catch (const std::exception& e) {
-        return {std::nullopt, http::json_error(500, "auth_error", e.what())};
-    }
+    // What the hook throws is handled by route(), like every other hook's.
+    std::optional<principal> who = options_.authenticate(request);
     if (!who) {
         auto r = http::json_error(401, "unauthorized", "authentication required");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -218,6 +215,35 @@ CRIER_DECL std::optional<http::response> server_state::check_channel(
 
 CRIER_DECL route_result server_state::route(const http::request& request) {
     requests_.fetch_add(1, std::memory_order_relaxed);
+    // Host hooks run inside: whatever they throw ends this request only.
+    try {
+        return route_unguarded(request);
+    } catch (const std::exception& e) {
+        report_error(
+            fmt::format("{} {}: host code threw: {}", request.method(), request.path(), e.what()));
+    } catch (...) {
+        report_error(fmt::format("{} {}: host code threw an unknown exception", request.method(),
+                                 request.path()));
+    }
+    route_result failed;
+    failed.response = http::json_error(500, "internal_error", "the request could not be handled");
+    add_cors(failed.response);
+    return failed;
+}
+
+CRIER_DECL void server_state::report_error(std::string_view what) const noexcept {
+    try {
+        if (options_.on_error) {
+            options_.on_error(what);
+        } else {
+            fmt::print(stderr, "crier: {}\n", what);
+        }
+    } catch (...) {
+        // Nowhere left to report to; the failure it described is contained already.
+    }
+}
+
+CRIER_DECL route_result server_state::route_unguarded(const http::request& request) {
     route_result result;
     const std::string_view method = request.method();
     const std::string_view path = request.path();
