@@ -89,6 +89,7 @@ public:
 private:
     void run() noexcept;
     void do_accept();
+    void refuse_busy(asio::ip::tcp::socket& socket);
     void do_tick();
     asio::any_io_executor connection_executor();
 

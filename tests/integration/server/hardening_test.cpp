@@ -228,4 +228,54 @@ TEST(http_server_hardening, io_threads_survive_a_throwing_handler) {
     EXPECT_EQ(live.events()[1].data, "still here");
 }
 
+// ---- One serializer, exact lengths --------------------------------------------------------
+
+TEST(http_server_hardening, capacity_503_declares_its_exact_length) {
+    served s({}, {.max_connections = 1});
+    raw_connection holder(s.port());  // takes the only place
+    ASSERT_TRUE(eventually([&] { return s.server.connections() == 1; }));
+
+    raw_connection refused(s.port());
+    ASSERT_TRUE(refused.send("GET /api/realtime/health HTTP/1.1\r\nHost: t\r\n\r\n"));
+    std::string raw;
+    ASSERT_TRUE(refused.read_to_eof(raw, 3s));
+    auto head = crier::test::take_head(raw);
+    ASSERT_TRUE(head.has_value()) << raw;
+    EXPECT_EQ(head->status, 503);
+    EXPECT_EQ(head->header("retry-after"), "5");
+    EXPECT_EQ(head->header("connection"), "close");
+    EXPECT_EQ(head->header("content-type"), "application/json");
+    EXPECT_EQ(head->header("content-length"), std::to_string(raw.size())) << raw;
+    EXPECT_NE(raw.find(R"("code":"too_many_connections")"), std::string::npos) << raw;
+    EXPECT_EQ(raw.back(), '}');
+
+    // The place comes back when the holder leaves.
+    holder.close();
+    ASSERT_TRUE(eventually([&] { return s.server.connections() == 0; }));
+    EXPECT_EQ(request(s.port(), "GET", "/api/realtime/health").status(), 200);
+}
+
+TEST(http_server_hardening, stream_head_comes_from_the_serializer) {
+    served s({}, {.cors_origin = "https://app.example"});
+    sse_stream stream(s.port(), events_path, {bearer_u1});
+    const auto& head = stream.head();
+    EXPECT_EQ(head.raw.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << head.raw;
+    EXPECT_EQ(head.header("content-type"), "text/event-stream");
+    EXPECT_EQ(head.header("cache-control"), "no-cache");
+    EXPECT_EQ(head.header("connection"), "keep-alive");
+    EXPECT_EQ(head.header("x-accel-buffering"), "no");
+    EXPECT_EQ(head.header("access-control-allow-origin"), "https://app.example");
+    EXPECT_EQ(head.header("content-length"), "");  // a stream has no length
+    // Each header once: no second Cache-Control from a default.
+    std::size_t cache_controls = 0;
+    for (std::size_t at = 0;
+         (at = crier::test::lower(head.raw).find("cache-control:", at)) != std::string::npos;
+         ++at) {
+        ++cache_controls;
+    }
+    EXPECT_EQ(cache_controls, 1u) << head.raw;
+    ASSERT_TRUE(stream.wait_for_events(1));
+    EXPECT_EQ(stream.events()[0].type, "connected");
+}
+
 }  // namespace

@@ -5,9 +5,9 @@
 
 #include <crier/adapters/http_server.hpp>
 #include <crier/error.hpp>
+#include <crier/http/response.hpp>
 
 #include <asio/ip/address.hpp>
-#include <asio/write.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -96,18 +96,30 @@ CRIER_DECL void http_server::do_accept() {
         std::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
         if (!state_->connection_opened()) {
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                "Retry-After: 5\r\nConnection: close\r\nContent-Length: 92\r\n\r\n"
-                R"({"error":{"status":503,"code":"too_many_connections","message":"server is at capacity"}})";
-            asio::write(socket, asio::buffer(busy), ignored);
-            socket.close(ignored);
+            refuse_busy(socket);
         } else {
             std::make_shared<detail::connection<asio::ip::tcp::socket>>(std::move(socket), state_)
                 ->start();
         }
         do_accept();
     });
+}
+
+CRIER_DECL void http_server::refuse_busy(asio::ip::tcp::socket& socket) {
+    static const std::string busy = [] {
+        auto r = http::json_error(503, "too_many_connections", "server is at capacity");
+        r.headers.emplace_back("Retry-After", "5");
+        std::string out;
+        http::serialize(out, r, false);
+        return out;
+    }();
+    // One non-blocking attempt, so a client that reads nothing cannot hold an I/O thread: a
+    // fresh socket's send buffer takes these few hundred bytes whole.
+    std::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(busy), ignored);
+    socket.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket.close(ignored);
 }
 
 CRIER_DECL void http_server::do_tick() {

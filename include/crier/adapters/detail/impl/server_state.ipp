@@ -349,20 +349,11 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
     }
     data += R"(],"id":)" + json_string(current) + "}";
 
-    plan.preamble =
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\n"
-        "Connection: keep-alive\r\n"
-        "X-Accel-Buffering: no\r\n";
-    if (!options_.cors_origin.empty()) {
-        http::response cors;
-        add_cors(cors);
-        for (const auto& [name, value] : cors.headers) {
-            plan.preamble += name + ": " + value + "\r\n";
-        }
-    }
-    plan.preamble += "\r\n";
+    http::response head;
+    head.content_type = "text/event-stream";
+    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    add_cors(head);
+    http::serialize_stream_head(plan.preamble, head);
     (void)sse::append_event(plan.preamble, {.id = resume, .type = "connected", .data = data});
     result.stream = std::move(plan);
     return result;
