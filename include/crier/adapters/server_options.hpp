@@ -19,7 +19,9 @@ namespace crier::adapters {
 /// Who made a request, as the host's authenticate hook says.
 struct principal {
     /// The user; streams auto-subscribe `user:{user_id}`. Empty for an anonymous principal,
-    /// which gets `global` only.
+    /// which gets `global` only. Otherwise it must pass crier::validate_user_id (no `*`, `?`,
+    /// `:`, space, control or non-ASCII bytes; at most 128 bytes): a principal whose id does not
+    /// is refused with 400 `invalid_user_id` on every route.
     std::string user_id{};
     /// May read `GET stats` and `GET metrics` (unless authorize_stats says otherwise).
     bool admin = false;

@@ -3,6 +3,7 @@
 // 127.0.0.1: write deadlines, exceptions from host code, exact Content-Length, principal ids
 // that look like patterns, shutdown with stalled streams, and bounded history responses.
 #include <crier/adapters/http_server.hpp>
+#include <crier/core/names.hpp>
 
 #include <asio/post.hpp>
 #include <gtest/gtest.h>
@@ -276,6 +277,130 @@ TEST(http_server_hardening, stream_head_comes_from_the_serializer) {
     EXPECT_EQ(cache_controls, 1u) << head.raw;
     ASSERT_TRUE(stream.wait_for_events(1));
     EXPECT_EQ(stream.events()[0].type, "connected");
+}
+
+// ---- Principal ids are data, never patterns -------------------------------------------------
+
+TEST(user_id_rules, what_a_user_id_may_hold) {
+    for (std::string_view ok : {"alice", "42", "u-1_x.y@example.com", "A~!#$%&'()+,/;<=>[]^`{|}",
+                                "\"quoted\"", "back\\slash"}) {
+        EXPECT_FALSE(crier::validate_user_id(ok)) << ok;
+    }
+    EXPECT_FALSE(crier::validate_user_id(std::string(crier::max_user_id_bytes, 'a')));
+    for (std::string_view bad :
+         {std::string_view(""), std::string_view("al*"), std::string_view("*"),
+          std::string_view("al?"), std::string_view("a b"), std::string_view("org:42"),
+          std::string_view("tab\there"), std::string_view("nl\n"), std::string_view("nul\0", 4),
+          std::string_view("del\x7f"), std::string_view("caf\xc3\xa9")}) {
+        EXPECT_EQ(crier::validate_user_id(bad), crier::errc::invalid_user_id) << bad;
+    }
+    EXPECT_EQ(crier::validate_user_id(std::string(crier::max_user_id_bytes + 1, 'a')),
+              crier::errc::invalid_user_id);
+    EXPECT_EQ(crier::validate_user_id(std::string(300, 'a')), crier::errc::invalid_user_id);
+}
+
+TEST(user_id_rules, hub_refuses_to_publish_to_an_invalid_user) {
+    crier::hub hub;
+    for (std::string_view bad : {"al*", "a b", "x:y", "", "\x01"}) {
+        EXPECT_EQ(hub.publish_to_user(bad, "notification", "hi").error,
+                  crier::errc::invalid_user_id)
+            << bad;
+        EXPECT_EQ(hub.publish_module_event("horses", "created", "{}", bad).error,
+                  bad.empty() ? std::error_code() : std::error_code(crier::errc::invalid_user_id))
+            << bad;
+    }
+    EXPECT_FALSE(hub.publish_to_user("alice", "notification", "hi").error);
+}
+
+// Ids the test's authenticate hook hands out: `Authorization: Bearer id<N>` is principal N.
+const std::vector<std::string> hostile_ids = {"al*",
+                                              "*",
+                                              "al?",
+                                              "a b",
+                                              " ",
+                                              "user:alice",
+                                              ":",
+                                              "tab\t",
+                                              "nl\nx",
+                                              std::string("nul\0x", 5),
+                                              "\x01",
+                                              "del\x7f",
+                                              std::string(300, 'a'),
+                                              std::string(129, 'b')};
+
+crier::adapters::server_options id_table_options() {
+    crier::adapters::server_options o;
+    o.authenticate =
+        [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
+        const std::string auth(r.header("authorization").value_or(""));
+        if (auth == "Bearer alice") return crier::adapters::principal{.user_id = "alice"};
+        if (auth == "Bearer anonymous") return crier::adapters::principal{};
+        if (!auth.starts_with("Bearer id")) return std::nullopt;
+        const auto n = std::stoul(auth.substr(9));
+        return crier::adapters::principal{
+            .user_id = hostile_ids.at(n), .admin = true, .publisher = true};
+    };
+    return o;
+}
+
+TEST(http_server_hardening, pattern_like_user_ids_are_refused_and_read_nothing_private) {
+    served s({.rate_limit = 0}, id_table_options());
+    sse_stream alice(s.port(), events_path, {"Authorization: Bearer alice"});
+    ASSERT_EQ(alice.head().status, 200);
+    ASSERT_TRUE(alice.wait_for_events(1));
+
+    for (std::size_t i = 0; i < hostile_ids.size(); ++i) {
+        SCOPED_TRACE("principal id #" + std::to_string(i));
+        const std::string auth = "Authorization: Bearer id" + std::to_string(i);
+        sse_stream stream(s.port(), events_path, {auth});
+        EXPECT_EQ(stream.head().status, 400) << stream.raw();
+        EXPECT_NE(stream.body().find(R"("code":"invalid_user_id")"), std::string::npos)
+            << stream.body();
+        for (const std::string route :
+             {"/api/realtime/history", "/api/realtime/stats", "/api/realtime/metrics"}) {
+            expect_error(request(s.port(), "GET", route, {auth}), 400, "invalid_user_id");
+        }
+        expect_error(request(s.port(), "POST", "/api/realtime/publish",
+                             {auth, "Content-Type: application/json"},
+                             R"({"channel":"horses","type":"horses:x","data":1})"),
+                     400, "invalid_user_id");
+    }
+    EXPECT_EQ(s.hub.stats().subscriptions, 1u);  // alice's only
+
+    // alice's private events reach alice, and no one else holds a stream that could see them.
+    ASSERT_FALSE(s.hub.publish_to_user("alice", "notification", "for alice").error);
+    ASSERT_TRUE(alice.wait_for_events(2));
+    EXPECT_EQ(alice.events()[1].data, "for alice");
+    const auto history =
+        request(s.port(), "GET", "/api/realtime/history", {"Authorization: Bearer id0"});
+    EXPECT_EQ(history.body.find("for alice"), std::string::npos) << history.body;
+}
+
+TEST(http_server_hardening, anonymous_principal_still_streams_global_only) {
+    served s({.rate_limit = 0}, id_table_options());
+    sse_stream anonymous(s.port(), events_path, {"Authorization: Bearer anonymous"});
+    ASSERT_EQ(anonymous.head().status, 200);
+    ASSERT_TRUE(anonymous.wait_for_events(1));
+    EXPECT_NE(anonymous.events()[0].data.find(R"("channels":["global"])"), std::string::npos)
+        << anonymous.events()[0].data;
+    ASSERT_FALSE(s.hub.publish_to_user("alice", "notification", "private").error);
+    ASSERT_FALSE(s.hub.publish("global", "system:notice", "public").error);
+    ASSERT_TRUE(anonymous.wait_for_events(2));
+    EXPECT_EQ(anonymous.events()[1].data, "public");
+    EXPECT_EQ(request(s.port(), "GET", "/api/realtime/history", {"Authorization: Bearer anonymous"})
+                  .status(),
+              200);
+}
+
+TEST(http_server_hardening, publish_route_refuses_an_invalid_user_id_field) {
+    served s({.rate_limit = 0});
+    for (const std::string bad : {"al*", "a b", "x:y"}) {
+        expect_error(request(s.port(), "POST", "/api/realtime/publish",
+                             {"Authorization: Bearer admin", "Content-Type: application/json"},
+                             R"({"module":"horses","action":"created","data":1,"user_id":")" + bad +
+                                 R"("})"),
+                     400, "invalid_user_id");
+    }
 }
 
 }  // namespace

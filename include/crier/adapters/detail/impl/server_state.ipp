@@ -4,6 +4,7 @@
 #define CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
 
 #include <crier/adapters/detail/server_state.hpp>
+#include <crier/core/names.hpp>
 #include <crier/detail/json.hpp>
 #include <crier/sse/encoder.hpp>
 
@@ -80,6 +81,10 @@ std::string_view errc_code_name(std::error_code ec) {
             return "invalid_json";
         case errc::hub_stopped:
             return "unavailable";
+        case errc::too_many_channels:
+            return "too_many_channels";
+        case errc::invalid_user_id:
+            return "invalid_user_id";
         default:
             return "error";
     }
@@ -193,6 +198,17 @@ CRIER_DECL server_state::auth_result server_state::authenticate(
         auto r = http::json_error(401, "unauthorized", "authentication required");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         return {std::nullopt, std::move(r)};
+    }
+    // The id names the principal's own `user:` channel: one that could read as a pattern or as
+    // someone else's channel is refused on every route, before anything uses it. Empty is the
+    // anonymous principal.
+    if (!who->user_id.empty() && validate_user_id(who->user_id)) {
+        return {std::nullopt,
+                http::json_error(400, "invalid_user_id",
+                                 fmt::format("the principal's user id is not a valid user id "
+                                             "(1 to {} bytes of printable ASCII other than "
+                                             "space, '*', '?' and ':')",
+                                             max_user_id_bytes))};
     }
     return {std::move(who), std::nullopt};
 }
