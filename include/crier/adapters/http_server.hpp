@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -101,8 +102,8 @@ private:
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;
-    bool started_ = false;
-    bool stopped_ = false;
+    bool started_ = false;              // start() and stop() only: never concurrent with each other
+    std::atomic<bool> stopped_{false};  // read by the ticker on the I/O threads
 };
 
 }  // namespace crier::adapters

@@ -44,7 +44,10 @@ struct server_options {
     std::size_t max_head_bytes = 8 * 1024;
     /// Largest request body, i.e. a `POST publish` document (over it: 413).
     std::size_t max_body_bytes = 1024 * 1024;
-    /// Most channels one stream may ask for with `?channel=` (over it: 400).
+    /// Most channels one stream may hold, its automatic `global` and `user:{id}` included (so
+    /// 62 `?channel=`s for a signed-in user at the default), and most `?channel=`s one history
+    /// request may name; the hub's max_channels_per_subscription caps it too. Over it: 400
+    /// `too_many_channels` naming the limit.
     std::size_t max_channels_per_stream = 64;
     /// Most connections (streams and plain requests) at once; past it new ones get 503.
     std::size_t max_connections = 100000;

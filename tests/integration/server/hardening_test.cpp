@@ -403,4 +403,106 @@ TEST(http_server_hardening, publish_route_refuses_an_invalid_user_id_field) {
     }
 }
 
+// ---- Races and lifetimes --------------------------------------------------------------------
+
+std::string channels_query(std::size_t n) {
+    std::string q = events_path + "?";
+    for (std::size_t i = 0; i < n; ++i) q += (i ? "&" : "") + ("channel=c" + std::to_string(i));
+    return q;
+}
+
+TEST(http_server_hardening, channel_limit_counts_the_automatic_channels) {
+    served s;  // max_channels_per_stream = 64: global + user:u1 + 62
+    sse_stream fits(s.port(), channels_query(62), {bearer_u1});
+    ASSERT_EQ(fits.head().status, 200) << fits.body();
+    ASSERT_TRUE(fits.wait_for_events(1));
+    EXPECT_NE(fits.events()[0].data.find(R"("c61"])"), std::string::npos);
+    for (const std::size_t n : {63u, 64u, 65u, 500u}) {
+        SCOPED_TRACE(n);
+        sse_stream over(s.port(), channels_query(n), {"Authorization: Bearer u2"});
+        EXPECT_EQ(over.head().status, 400);
+        EXPECT_NE(over.body().find(R"("code":"too_many_channels")"), std::string::npos)
+            << over.body();
+        EXPECT_NE(over.body().find(R"("limit":64)"), std::string::npos) << over.body();
+        EXPECT_NE(over.body().find("at most 64"), std::string::npos) << over.body();
+    }
+    // Duplicates and the automatic channels named again do not count twice.
+    sse_stream repeats(s.port(), channels_query(62) + "&channel=c0&channel=global&channel=user:u3",
+                       {"Authorization: Bearer u3"});
+    EXPECT_EQ(repeats.head().status, 200) << repeats.body();
+    // An anonymous stream holds `global` only, so 63 fit.
+    crier::adapters::server_options anonymous;
+    anonymous.authenticate = [](const crier::http::request&) {
+        return std::optional<crier::adapters::principal>(crier::adapters::principal{});
+    };
+    served open_server({}, anonymous);
+    sse_stream anon(open_server.port(), channels_query(63));
+    EXPECT_EQ(anon.head().status, 200) << anon.body();
+}
+
+TEST(http_server_hardening, start_stop_while_the_ticker_runs) {
+    // A 5 ms tick reads stopped_ on the I/O threads while stop() writes it (TSan's target).
+    crier::hub hub;
+    for (int i = 0; i < 20; ++i) {
+        crier::adapters::http_server server(
+            hub, crier::test::test_options({.heartbeat = 20ms, .idle_timeout = 20ms}));
+        server.start();
+        sse_stream stream(server.port(), events_path, {bearer_u1});
+        ASSERT_TRUE(stream.wait_for_events(1));
+        server.stop();
+    }
+    EXPECT_EQ(hub.stats().subscriptions, 0u);
+}
+
+TEST(http_server_hardening, stop_that_gives_up_then_destruction_while_publishing) {
+    // One I/O thread, held in a slow authenticate hook while stop() runs: the stalled streams'
+    // closes cannot run, so stop() gives up on them with their subscriptions live, and
+    // publishes from another thread keep firing their on_ready through the destruction.
+    crier::hub hub({.overflow = crier::overflow_policy::drop_oldest,
+                    .rate_limit = 0,
+                    .max_connections_per_user = 100});
+    std::atomic<bool> block{false};
+    crier::adapters::server_options o;
+    o.threads = 1;
+    o.shutdown_deadline = 10ms;
+    o.write_timeout = 60s;
+    o.authenticate =
+        [&](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
+        if (r.header("authorization") == "Bearer slow") {
+            block.store(true);
+            std::this_thread::sleep_for(800ms);
+        }
+        return crier::adapters::principal{.user_id = "u"};
+    };
+    auto server = std::make_unique<crier::adapters::http_server>(hub, crier::test::test_options(o));
+    server->start();
+    const auto port = server->port();
+    std::vector<std::unique_ptr<sse_stream>> stalled;
+    for (int i = 0; i < 20; ++i) {
+        stalled.push_back(
+            std::make_unique<sse_stream>(port, events_path, std::vector<std::string>{}, 4096));
+        ASSERT_TRUE(stalled.back()->wait_for_events(1));
+    }
+    raw_connection slow(port);
+    ASSERT_TRUE(
+        slow.send("GET /api/realtime/history HTTP/1.1\r\nHost: t\r\n"
+                  "Authorization: Bearer slow\r\n\r\n"));
+    ASSERT_TRUE(eventually([&] { return block.load(); }));
+    std::atomic<bool> publishing{true};
+    std::atomic<int> published{0};
+    std::thread publisher([&] {
+        const std::string payload(8 * 1024, 'p');
+        while (publishing.load()) {
+            if (!hub.publish("global", "system:load", payload).error) published.fetch_add(1);
+        }
+    });
+    server->stop();
+    server.reset();  // the io_context goes while on_ready keeps firing
+    std::this_thread::sleep_for(100ms);
+    publishing.store(false);
+    publisher.join();
+    EXPECT_GT(published.load(), 0);
+    EXPECT_EQ(hub.stats().subscriptions, 0u);  // every stream released with the server
+}
+
 }  // namespace

@@ -78,7 +78,11 @@ public:
     /// while earlier ones are still being written, and each stream's next write carries every
     /// event that arrived meanwhile: many events per syscall, and no timer adds latency.
     CRIER_DECL void mark_ready(std::shared_ptr<tracked> stream);
-    /// Forgets queued streams once the threads are gone.
+    /// Forgets queued streams and ignores every later mark_ready, so nothing is posted to the
+    /// executor once the server is stopping it. Idempotent.
+    CRIER_DECL void close_ready();
+    /// Forgets the streams queued for the flusher (each holds this state: break the cycle).
+    /// Only once the executor's threads are gone.
     CRIER_DECL void release_ready();
 
     [[nodiscard]] bool stopping() const noexcept { return stopping_.load(); }
@@ -113,6 +117,9 @@ private:
     http::response route_health() const;
     http::response route_static(const http::request& request) const;
     void flush();
+    /// Channels one stream or history request may name: the server's and the hub's limits.
+    [[nodiscard]] std::size_t max_channels_per_stream() const noexcept;
+    [[nodiscard]] http::response too_many_channels_error(std::size_t limit) const;
     void add_cors(http::response& r) const;
 
     crier::hub& hub_;
@@ -131,6 +138,7 @@ private:
     std::mutex ready_mutex_;
     std::vector<std::shared_ptr<tracked>> ready_;     // guarded by ready_mutex_
     bool flush_scheduled_ = false;                    // guarded by ready_mutex_
+    bool ready_closed_ = false;                       // guarded by ready_mutex_
     std::vector<std::shared_ptr<tracked>> flushing_;  // only the flusher touches these
     std::size_t flushed_ = 0;
     std::mutex random_mutex_;

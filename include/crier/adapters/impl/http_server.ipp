@@ -147,7 +147,7 @@ CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
 }
 
 CRIER_DECL void http_server::stop() {
-    if (!started_ || stopped_) return;
+    if (!started_ || stopped_.load()) return;
     state_->set_stopping();
     asio::post(io_, [this] {
         std::error_code ignored;
@@ -165,13 +165,17 @@ CRIER_DECL void http_server::stop() {
     state_->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
     wait_until_empty(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
 
-    stopped_ = true;
+    stopped_.store(true);
+    // Streams still open now (stop gave up on them) keep live subscriptions whose on_ready may
+    // fire from any publishing thread: from here on it must never post into io_, which is about
+    // to stop and, with this server, be destroyed.
+    state_->close_ready();
     asio::post(io_, [this] { ticker_.cancel(); });
     work_.reset();
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    state_->release_ready();  // the streams they name hold the state: break the cycle
+    state_->release_ready();
 }
 
 }  // namespace crier::adapters

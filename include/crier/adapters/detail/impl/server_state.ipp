@@ -128,21 +128,32 @@ CRIER_DECL bool server_state::connection_opened() noexcept {
 }
 
 CRIER_DECL void server_state::mark_ready(std::shared_ptr<tracked> stream) {
-    bool post = false;
+    std::unique_lock lock(ready_mutex_);
+    if (ready_closed_) return;  // the server is stopping its executor: nothing may be posted
+    ready_.push_back(std::move(stream));
+    // Posted under the lock, so close_ready() cannot slip in between the check and the post.
+    if (!std::exchange(flush_scheduled_, true)) asio::post(executor_, [this] { flush(); });
+}
+
+CRIER_DECL void server_state::close_ready() {
+    std::vector<std::shared_ptr<tracked>> forgotten;
     {
         std::lock_guard lock(ready_mutex_);
-        ready_.push_back(std::move(stream));
-        post = !std::exchange(flush_scheduled_, true);
+        ready_closed_ = true;
+        forgotten.swap(ready_);  // the streams they name hold the state: break the cycle
     }
-    if (post) asio::post(executor_, [this] { flush(); });
+    // Destroyed outside the lock: a last reference may close a stream, which may call back.
 }
 
 CRIER_DECL void server_state::release_ready() {
-    std::lock_guard lock(ready_mutex_);
-    ready_.clear();
-    flushing_.clear();
+    std::vector<std::shared_ptr<tracked>> forgotten;
+    {
+        std::lock_guard lock(ready_mutex_);
+        forgotten.swap(ready_);
+        flush_scheduled_ = false;
+    }
+    flushing_.clear();  // only the flusher touches it, and its threads are gone
     flushed_ = 0;
-    flush_scheduled_ = false;
 }
 
 CRIER_DECL void server_state::flush() {
@@ -153,7 +164,7 @@ CRIER_DECL void server_state::flush() {
         flushing_.clear();
         flushed_ = 0;
         std::lock_guard lock(ready_mutex_);
-        if (ready_.empty()) {
+        if (ready_.empty() || ready_closed_) {
             flush_scheduled_ = false;
             return;
         }
@@ -178,6 +189,22 @@ CRIER_DECL std::chrono::milliseconds server_state::shutdown_retry() {
     const auto hi = std::max(lo, options_.shutdown_retry_max.count());
     std::lock_guard lock(random_mutex_);
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, hi)(random_));
+}
+
+CRIER_DECL std::size_t server_state::max_channels_per_stream() const noexcept {
+    return std::min(options_.max_channels_per_stream, hub_.options().max_channels_per_subscription);
+}
+
+CRIER_DECL http::response server_state::too_many_channels_error(std::size_t limit) const {
+    // json_error's shape, plus the limit as a number (as the 429 for connections gives it).
+    http::response r;
+    r.status = 400;
+    r.body = fmt::format(
+        R"({{"error":{{"status":400,"code":"too_many_channels","message":{},"limit":{}}}}})",
+        json_string(fmt::format(
+            "at most {} channels per request ('global' and the user's own channel count)", limit)),
+        limit);
+    return r;
 }
 
 CRIER_DECL void server_state::add_cors(http::response& r) const {
@@ -328,12 +355,13 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
     plan.options.channels.emplace_back("global");
     if (!who->user_id.empty()) plan.options.channels.push_back("user:" + who->user_id);
     auto requested = request.query_params("channel");
-    if (requested.size() > options_.max_channels_per_stream) {
-        result.response = http::json_error(
-            400, "too_many_channels",
-            fmt::format("at most {} channels per stream", options_.max_channels_per_stream));
-        return result;
-    }
+    // The automatic `global` and `user:{id}` count: the limit is what the stream holds. The loop
+    // stops at the first channel past it, so the work stays bounded however many are named.
+    const std::size_t limit = max_channels_per_stream();
+    auto too_many = [&] {
+        result.response = too_many_channels_error(limit);
+        return std::move(result);
+    };
     for (auto& channel : requested) {
         if (auto refused = check_channel(*who, channel)) {
             result.response = std::move(*refused);
@@ -341,6 +369,7 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
         }
         if (std::find(plan.options.channels.begin(), plan.options.channels.end(), channel) ==
             plan.options.channels.end()) {
+            if (plan.options.channels.size() == limit) return too_many();
             plan.options.channels.push_back(std::move(channel));
         }
     }
