@@ -31,8 +31,10 @@ namespace crier::adapters {
 /// |---|---|
 /// | `GET events` | the SSE stream: `global`, `user:{id}` and authorized `?channel=`s;
 /// `Last-Event-ID` header or `last_event_id` query resumes; `?type=` filters | | `GET history` |
-/// JSON: `?since=`, `?channel=`, `?limit=` (1–1000) | | `GET stats` | JSON, admin only: the seed's
-/// `connectedClients`, `channels`, `eventHistorySize` and more | | `POST publish` | JSON body
+/// JSON: `?since=`, `?channel=` (at most max_channels_per_stream), `?limit=` (1–1000); the body
+/// stops at max_history_response_bytes with `"more":true` | | `GET stats` | JSON, admin only: the
+/// seed's `connectedClients`, `channels`, `eventHistorySize` and more | | `POST publish` | JSON
+/// body
 /// `{"channels":[…],"type":…,"data":…,"dedup_key":…}` or
 /// `{"module":…,"action":…,"data":…,"user_id":…}`; answers `{"id":…,"duplicate":…,"held":…}` | |
 /// `GET metrics` | Prometheus text, admin only | | `GET health` | `{"status":"ok"}`, 503 while

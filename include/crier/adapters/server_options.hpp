@@ -49,6 +49,11 @@ struct server_options {
     /// request may name; the hub's max_channels_per_subscription caps it too. Over it: 400
     /// `too_many_channels` naming the limit.
     std::size_t max_channels_per_stream = 64;
+    /// Largest `GET history` body: events are added oldest first until the next would pass it;
+    /// the answer then says `"more":true` and the client asks again with `since` = the last
+    /// event's id. An event larger than the whole cap is sent alone, so paging always advances.
+    /// Default: 1 MiB.
+    std::size_t max_history_response_bytes = 1024 * 1024;
     /// Most connections (streams and plain requests) at once; past it new ones get 503.
     std::size_t max_connections = 100000;
     /// Time a client has to send a whole request once it started (over it: 408 and close).

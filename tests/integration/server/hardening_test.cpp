@@ -505,4 +505,81 @@ TEST(http_server_hardening, stop_that_gives_up_then_destruction_while_publishing
     EXPECT_EQ(hub.stats().subscriptions, 0u);  // every stream released with the server
 }
 
+// ---- History amplification ------------------------------------------------------------------
+
+std::string history_query(std::size_t channels) {
+    std::string q = "/api/realtime/history?limit=1000";
+    for (std::size_t i = 0; i < channels; ++i) q += "&channel=h" + std::to_string(i);
+    return q;
+}
+
+// The ids of a history body's events, in order ("id" fields inside the events array).
+std::vector<std::string> history_ids(const std::string& body) {
+    std::vector<std::string> ids;
+    const auto end = body.rfind(R"(],"complete")");
+    for (std::size_t at = 0; (at = body.find(R"({"id":")", at)) != std::string::npos && at < end;) {
+        at += 7;
+        ids.push_back(body.substr(at, body.find('"', at) - at));
+    }
+    return ids;
+}
+
+TEST(http_server_hardening, history_channel_count_is_bounded) {
+    served s;
+    EXPECT_EQ(request(s.port(), "GET", history_query(64), {bearer_u1}).status(), 200);
+    for (const std::size_t n : {65u, 500u}) {
+        const auto r = request(s.port(), "GET", history_query(n), {bearer_u1});
+        expect_error(r, 400, "too_many_channels");
+        EXPECT_NE(r.body.find(R"("limit":64)"), std::string::npos) << r.body;
+    }
+}
+
+TEST(http_server_hardening, history_body_is_bounded_by_default) {
+    // 30 events of 100 KB of quotes, each escaped to 200 KB: about 6 MB unbounded.
+    served s({.history_bytes = 64u << 20, .rate_limit = 0, .max_payload_bytes = 1u << 20});
+    std::vector<std::string> ids;
+    const std::string quotes(100 * 1024, '"');
+    for (int i = 0; i < 30; ++i) {
+        ids.push_back(s.hub.publish("global", "bulk:item", quotes).id_text());
+        ASSERT_FALSE(ids.back().empty());
+    }
+    const auto r = request(s.port(), "GET", "/api/realtime/history?limit=1000", {bearer_u1});
+    ASSERT_EQ(r.status(), 200);
+    EXPECT_LE(r.body.size(), (1u << 20) + 210 * 1024);  // the cap, plus at most one event
+    EXPECT_NE(r.body.find(R"("more":true)"), std::string::npos);
+    const auto got = history_ids(r.body);
+    ASSERT_FALSE(got.empty());
+    ASSERT_LT(got.size(), ids.size());
+    EXPECT_EQ(got,
+              std::vector<std::string>(ids.begin(), ids.begin() + static_cast<long>(got.size())));
+}
+
+TEST(http_server_hardening, history_pages_through_everything_under_a_small_cap) {
+    served s({.history_bytes = 64u << 20, .rate_limit = 0},
+             {.max_history_response_bytes = 16 * 1024});
+    std::vector<std::string> ids;
+    for (int i = 0; i < 40; ++i) {
+        ids.push_back(
+            s.hub.publish("global", "bulk:item", std::to_string(i) + std::string(3000, 'x'))
+                .id_text());
+    }
+    // One event larger than the whole cap still comes alone, so paging always advances.
+    ids.push_back(s.hub.publish("global", "bulk:item", std::string(40 * 1024, 'y')).id_text());
+    std::vector<std::string> all;
+    std::string since;
+    for (int page = 0; page < 100; ++page) {
+        const auto r = request(s.port(), "GET", "/api/realtime/history?limit=1000&since=" + since,
+                               {bearer_u1});
+        ASSERT_EQ(r.status(), 200);
+        const auto got = history_ids(r.body);
+        ASSERT_FALSE(got.empty()) << r.body.substr(0, 200);
+        EXPECT_TRUE(got.size() == 1 || r.body.size() <= 16 * 1024) << r.body.size();
+        all.insert(all.end(), got.begin(), got.end());
+        since = got.back();
+        if (r.body.find(R"("more":false)") != std::string::npos) break;
+        EXPECT_NE(r.body.find(R"("more":true)"), std::string::npos);
+    }
+    EXPECT_EQ(all, ids);
+}
+
 }  // namespace

@@ -431,6 +431,13 @@ CRIER_DECL http::response server_state::route_history(const http::request& reque
     auto [who, error] = authenticate(request);
     if (error) return std::move(*error);
     std::vector<std::string> channels = request.query_params("channel");
+    // Bounded like a stream's channels, before any per-channel work (each costs a hook call
+    // and a history scan).
+    std::sort(channels.begin(), channels.end());
+    channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
+    if (channels.size() > max_channels_per_stream()) {
+        return too_many_channels_error(max_channels_per_stream());
+    }
     for (const auto& channel : channels) {
         if (auto refused = check_channel(*who, channel)) return std::move(*refused);
     }
@@ -453,8 +460,10 @@ CRIER_DECL http::response server_state::route_history(const http::request& reque
 
     const history_result h = hub_.history(since, channels, limit);
     std::string body = R"({"events":[)";
+    bool more = h.more;
     for (std::size_t i = 0; i < h.events.size(); ++i) {
         const auto& e = h.events[i];
+        const std::size_t before = body.size();
         if (i != 0) body.push_back(',');
         body += R"({"id":)" + json_string(sse::to_string(e.id)) + R"(,"type":)" +
                 json_string(e.type) + R"(,"data":)" + json_string(e.data) + R"(,"channels":[)";
@@ -466,8 +475,15 @@ CRIER_DECL http::response server_state::route_history(const http::request& reque
             R"(],"time":{}}})",
             std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch())
                 .count());
+        // Past the byte cap, this event waits for the next page (the first always goes, so
+        // paging advances); escaping made it at most one event's worth of wasted work.
+        if (body.size() > options_.max_history_response_bytes && i != 0) {
+            body.resize(before);
+            more = true;
+            break;
+        }
     }
-    body += fmt::format(R"(],"complete":{},"more":{},"id":{}}})", h.complete, h.more,
+    body += fmt::format(R"(],"complete":{},"more":{},"id":{}}})", h.complete, more,
                         json_string(sse::to_string(h.current)));
     return json_ok(std::move(body));
 }
