@@ -15,6 +15,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -30,8 +31,10 @@ namespace crier::adapters {
 /// |---|---|
 /// | `GET events` | the SSE stream: `global`, `user:{id}` and authorized `?channel=`s;
 /// `Last-Event-ID` header or `last_event_id` query resumes; `?type=` filters | | `GET history` |
-/// JSON: `?since=`, `?channel=`, `?limit=` (1–1000) | | `GET stats` | JSON, admin only: the seed's
-/// `connectedClients`, `channels`, `eventHistorySize` and more | | `POST publish` | JSON body
+/// JSON: `?since=`, `?channel=` (at most max_channels_per_stream), `?limit=` (1–1000); the body
+/// stops at max_history_response_bytes with `"more":true` | | `GET stats` | JSON, admin only: the
+/// seed's `connectedClients`, `channels`, `eventHistorySize` and more | | `POST publish` | JSON
+/// body
 /// `{"channels":[…],"type":…,"data":…,"dedup_key":…}` or
 /// `{"module":…,"action":…,"data":…,"user_id":…}`; answers `{"id":…,"duplicate":…,"held":…}` | |
 /// `GET metrics` | Prometheus text, admin only | | `GET health` | `{"status":"ok"}`, 503 while
@@ -87,7 +90,9 @@ public:
     [[nodiscard]] std::size_t connections() const noexcept { return state_->open_connections(); }
 
 private:
+    void run() noexcept;
     void do_accept();
+    void refuse_busy(asio::ip::tcp::socket& socket);
     void do_tick();
     asio::any_io_executor connection_executor();
 
@@ -99,8 +104,8 @@ private:
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;
-    bool started_ = false;
-    bool stopped_ = false;
+    bool started_ = false;              // start() and stop() only: never concurrent with each other
+    std::atomic<bool> stopped_{false};  // read by the ticker on the I/O threads
 };
 
 }  // namespace crier::adapters

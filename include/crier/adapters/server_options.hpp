@@ -19,7 +19,9 @@ namespace crier::adapters {
 /// Who made a request, as the host's authenticate hook says.
 struct principal {
     /// The user; streams auto-subscribe `user:{user_id}`. Empty for an anonymous principal,
-    /// which gets `global` only.
+    /// which gets `global` only. Otherwise it must pass crier::validate_user_id (no `*`, `?`,
+    /// `:`, space, control or non-ASCII bytes; at most 128 bytes): a principal whose id does not
+    /// is refused with 400 `invalid_user_id` on every route.
     std::string user_id{};
     /// May read `GET stats` and `GET metrics` (unless authorize_stats says otherwise).
     bool admin = false;
@@ -42,8 +44,16 @@ struct server_options {
     std::size_t max_head_bytes = 8 * 1024;
     /// Largest request body, i.e. a `POST publish` document (over it: 413).
     std::size_t max_body_bytes = 1024 * 1024;
-    /// Most channels one stream may ask for with `?channel=` (over it: 400).
+    /// Most channels one stream may hold, its automatic `global` and `user:{id}` included (so
+    /// 62 `?channel=`s for a signed-in user at the default), and most `?channel=`s one history
+    /// request may name; the hub's max_channels_per_subscription caps it too. Over it: 400
+    /// `too_many_channels` naming the limit.
     std::size_t max_channels_per_stream = 64;
+    /// Largest `GET history` body: events are added oldest first until the next would pass it;
+    /// the answer then says `"more":true` and the client asks again with `since` = the last
+    /// event's id. An event larger than the whole cap is sent alone, so paging always advances.
+    /// Default: 1 MiB.
+    std::size_t max_history_response_bytes = 1024 * 1024;
     /// Most connections (streams and plain requests) at once; past it new ones get 503.
     std::size_t max_connections = 100000;
     /// Time a client has to send a whole request once it started (over it: 408 and close).
@@ -52,7 +62,8 @@ struct server_options {
     std::chrono::milliseconds keep_alive_timeout{30'000};
     /// Write deadline: a connection whose pending write makes no progress (the peer accepts no
     /// bytes) for this long is closed, and its subscription and per-user slot are released.
-    /// Default: 30 s.
+    /// Applies to every write (responses, stream head, events, heartbeats, shutdown `retry:`).
+    /// On Linux it is also each connection's TCP_USER_TIMEOUT. Default: 30 s.
     std::chrono::milliseconds write_timeout{30'000};
     /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
     std::optional<std::chrono::milliseconds> heartbeat{};
@@ -83,6 +94,13 @@ struct server_options {
         authorize_publish{};
     /// May this principal read stats and metrics? Default: `principal::admin`.
     std::function<bool(const principal&)> authorize_stats{};
+
+    /// Told once about each failure the server contained: an exception thrown by a hook above
+    /// (the request gets a 500 `internal_error`; other connections are undisturbed) or by any
+    /// handler on the server's threads (the thread goes on serving). The text names the route
+    /// and the exception's what(); it is never sent to the client. Called on a server thread;
+    /// an exception it throws is swallowed. Default (unset): one line on stderr.
+    std::function<void(std::string_view what)> on_error{};
 };
 
 }  // namespace crier::adapters

@@ -16,6 +16,9 @@ namespace crier {
 /// Longest channel name or pattern, in bytes.
 inline constexpr std::size_t max_channel_bytes = 200;
 
+/// Longest user id, in bytes.
+inline constexpr std::size_t max_user_id_bytes = 128;
+
 /// Longest event type or type filter, in bytes.
 inline constexpr std::size_t max_type_bytes = 128;
 
@@ -27,6 +30,14 @@ inline constexpr std::size_t max_type_bytes = 128;
 /// (`stable:*`), or `*` alone (every channel). errc::invalid_channel otherwise.
 [[nodiscard]] CRIER_DECL std::error_code validate_channel_pattern(
     std::string_view pattern) noexcept;
+
+/// Checks a user id (a principal's id, e.g. a JWT `sub`): 1 to max_user_id_bytes bytes of
+/// printable ASCII other than space, `*`, `?` and `:`. So `user:{id}` is always one exact channel
+/// name, never a pattern and never another user's channel; control bytes, whitespace and
+/// non-ASCII bytes are refused (map such ids to a safe form, e.g. a number, before crier sees
+/// them). errc::invalid_user_id otherwise. An anonymous principal has no id, and no `user:`
+/// channel: callers decide that before asking.
+[[nodiscard]] CRIER_DECL std::error_code validate_user_id(std::string_view user_id) noexcept;
 
 /// Checks an event type an application may publish: 1 to max_type_bytes bytes of ASCII letters,
 /// digits and `_ - . : /` (the convention is `module:action[:subtype]`).

@@ -30,7 +30,14 @@ struct response {
                                              std::string_view message);
 
 /// Status line, headers (Content-Length, Connection, Cache-Control: no-store unless set) and body.
+/// The one place that writes a response head: every response, the stream head included, goes
+/// through it, so no length is ever counted by hand.
 CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive);
+
+/// The head of a streaming response (SSE): status line, `r.headers`, Content-Type, no
+/// Content-Length, `Connection: keep-alive` (Cache-Control: no-store unless set). `r.body` is
+/// not written: the stream's bytes follow.
+CRIER_DECL void serialize_stream_head(std::string& out, const response& r);
 
 }  // namespace crier::http
 

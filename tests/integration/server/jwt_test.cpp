@@ -129,4 +129,33 @@ TEST(jwt, server_authenticates_streams_with_bearer_or_cookie) {
     EXPECT_EQ(bearer.events()[1].data, "for u7");
 }
 
+TEST(jwt, a_subject_that_looks_like_a_pattern_reads_nothing_private) {
+    crier::hub hub({.rate_limit = 0});
+    const jwt_verifier verifier({.secret = secret});
+    crier::adapters::http_server server(
+        hub, {.port = 0, .threads = 1, .authenticate = [&](const crier::http::request& r) {
+                  return verifier.authenticate(r);
+              }});
+    server.start();
+    const std::string path = "/api/realtime/events";
+    auto bearer = [](std::string_view sub) {
+        return "Authorization: Bearer " +
+               token(fmt::format(R"({{"sub":"{}","exp":{}}})", sub, in_seconds(600)));
+    };
+    crier::test::sse_stream alice(server.port(), path, {bearer("alice")});
+    ASSERT_EQ(alice.head().status, 200);
+    ASSERT_TRUE(alice.wait_for_events(1));
+    for (std::string_view sub : {"al*", "*", "al?", "a b", "user:alice", "x\\u0001"}) {
+        SCOPED_TRACE(sub);
+        crier::test::sse_stream attacker(server.port(), path, {bearer(sub)});
+        EXPECT_EQ(attacker.head().status, 400) << attacker.raw();
+        EXPECT_NE(attacker.body().find(R"("code":"invalid_user_id")"), std::string::npos)
+            << attacker.body();
+    }
+    EXPECT_EQ(hub.stats().subscriptions, 1u);
+    ASSERT_FALSE(hub.publish_to_user("alice", "notification", "for alice").error);
+    ASSERT_TRUE(alice.wait_for_events(2));
+    EXPECT_EQ(alice.events()[1].data, "for alice");
+}
+
 }  // namespace

@@ -47,9 +47,12 @@ public:
     [[nodiscard]] crier::hub& hub() noexcept { return hub_; }
     [[nodiscard]] registry& connections() noexcept { return connections_; }
 
-    /// Routes one complete request (body read). Never throws for bad input: errors become
-    /// JSON error responses.
+    /// Routes one complete request (body read). Never throws: bad input becomes a JSON error
+    /// response, and an exception from a host hook a 500 (reported through on_error).
     CRIER_DECL route_result route(const http::request& request);
+
+    /// Reports a contained failure through options().on_error, or to stderr. Never throws.
+    CRIER_DECL void report_error(std::string_view what) const noexcept;
 
     /// Subscribes a planned stream; on error sets `ec`.
     CRIER_DECL subscription subscribe(stream_plan& plan, std::error_code& ec);
@@ -75,7 +78,11 @@ public:
     /// while earlier ones are still being written, and each stream's next write carries every
     /// event that arrived meanwhile: many events per syscall, and no timer adds latency.
     CRIER_DECL void mark_ready(std::shared_ptr<tracked> stream);
-    /// Forgets queued streams once the threads are gone.
+    /// Forgets queued streams and ignores every later mark_ready, so nothing is posted to the
+    /// executor once the server is stopping it. Idempotent.
+    CRIER_DECL void close_ready();
+    /// Forgets the streams queued for the flusher (each holds this state: break the cycle).
+    /// Only once the executor's threads are gone.
     CRIER_DECL void release_ready();
 
     [[nodiscard]] bool stopping() const noexcept { return stopping_.load(); }
@@ -101,6 +108,7 @@ private:
                                               std::string_view what) const;
     std::optional<http::response> check_channel(const principal& who,
                                                 std::string_view channel) const;
+    route_result route_unguarded(const http::request& request);
     route_result route_events(const http::request& request);
     http::response route_history(const http::request& request);
     http::response route_stats(const http::request& request);
@@ -109,6 +117,9 @@ private:
     http::response route_health() const;
     http::response route_static(const http::request& request) const;
     void flush();
+    /// Channels one stream or history request may name: the server's and the hub's limits.
+    [[nodiscard]] std::size_t max_channels_per_stream() const noexcept;
+    [[nodiscard]] http::response too_many_channels_error(std::size_t limit) const;
     void add_cors(http::response& r) const;
 
     crier::hub& hub_;
@@ -127,6 +138,7 @@ private:
     std::mutex ready_mutex_;
     std::vector<std::shared_ptr<tracked>> ready_;     // guarded by ready_mutex_
     bool flush_scheduled_ = false;                    // guarded by ready_mutex_
+    bool ready_closed_ = false;                       // guarded by ready_mutex_
     std::vector<std::shared_ptr<tracked>> flushing_;  // only the flusher touches these
     std::size_t flushed_ = 0;
     std::mutex random_mutex_;

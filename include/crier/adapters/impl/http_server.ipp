@@ -5,9 +5,10 @@
 
 #include <crier/adapters/http_server.hpp>
 #include <crier/error.hpp>
+#include <crier/http/response.hpp>
 
 #include <asio/ip/address.hpp>
-#include <asio/write.hpp>
+#include <fmt/format.h>
 
 #include <chrono>
 
@@ -54,7 +55,22 @@ CRIER_DECL void http_server::start(std::error_code& ec) {
     work_.emplace(io_.get_executor());
     do_accept();
     do_tick();
-    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run(); });
+}
+
+CRIER_DECL void http_server::run() noexcept {
+    // A handler that throws (host code posted onto context(), a hook reached from a handler)
+    // must not end the thread, let alone the process: report it and go on serving.
+    for (;;) {
+        try {
+            io_.run();
+            return;
+        } catch (const std::exception& e) {
+            state_->report_error(fmt::format("a handler on a server thread threw: {}", e.what()));
+        } catch (...) {
+            state_->report_error("a handler on a server thread threw an unknown exception");
+        }
+    }
 }
 
 CRIER_DECL asio::any_io_executor http_server::connection_executor() {
@@ -80,18 +96,30 @@ CRIER_DECL void http_server::do_accept() {
         std::error_code ignored;
         socket.set_option(asio::ip::tcp::no_delay(true), ignored);
         if (!state_->connection_opened()) {
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                "Retry-After: 5\r\nConnection: close\r\nContent-Length: 92\r\n\r\n"
-                R"({"error":{"status":503,"code":"too_many_connections","message":"server is at capacity"}})";
-            asio::write(socket, asio::buffer(busy), ignored);
-            socket.close(ignored);
+            refuse_busy(socket);
         } else {
             std::make_shared<detail::connection<asio::ip::tcp::socket>>(std::move(socket), state_)
                 ->start();
         }
         do_accept();
     });
+}
+
+CRIER_DECL void http_server::refuse_busy(asio::ip::tcp::socket& socket) {
+    static const std::string busy = [] {
+        auto r = http::json_error(503, "too_many_connections", "server is at capacity");
+        r.headers.emplace_back("Retry-After", "5");
+        std::string out;
+        http::serialize(out, r, false);
+        return out;
+    }();
+    // One non-blocking attempt, so a client that reads nothing cannot hold an I/O thread: a
+    // fresh socket's send buffer takes these few hundred bytes whole.
+    std::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(busy), ignored);
+    socket.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket.close(ignored);
 }
 
 CRIER_DECL void http_server::do_tick() {
@@ -119,7 +147,7 @@ CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
 }
 
 CRIER_DECL void http_server::stop() {
-    if (!started_ || stopped_) return;
+    if (!started_ || stopped_.load()) return;
     state_->set_stopping();
     asio::post(io_, [this] {
         std::error_code ignored;
@@ -137,13 +165,17 @@ CRIER_DECL void http_server::stop() {
     state_->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
     wait_until_empty(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
 
-    stopped_ = true;
+    stopped_.store(true);
+    // Streams still open now (stop gave up on them) keep live subscriptions whose on_ready may
+    // fire from any publishing thread: from here on it must never post into io_, which is about
+    // to stop and, with this server, be destroyed.
+    state_->close_ready();
     asio::post(io_, [this] { ticker_.cancel(); });
     work_.reset();
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    state_->release_ready();  // the streams they name hold the state: break the cycle
+    state_->release_ready();
 }
 
 }  // namespace crier::adapters

@@ -97,6 +97,7 @@ CRIER_DECL publish_result hub::publish(std::initializer_list<std::string_view> c
 CRIER_DECL publish_result hub::publish_to_user(std::string_view user_id, std::string_view type,
                                                std::string_view data,
                                                const publish_options& options) noexcept {
+    if (auto ec = validate_user_id(user_id)) return {.error = ec};
     try {
         const std::string channel = user_channel(user_id);
         return publish(std::string_view(channel), type, data, options);
@@ -114,6 +115,7 @@ CRIER_DECL publish_result hub::publish_module_event(std::string_view module,
         type.reserve(module.size() + 1 + action.size());
         type.append(module).append(":").append(action);
         if (user_id.empty()) return publish(module, type, data, options);
+        if (auto ec = validate_user_id(user_id)) return {.error = ec};
         const std::string user = user_channel(user_id);
         const std::array<std::string_view, 2> channels{module, user};
         return publish(std::span<const std::string_view>(channels), type, data, options);

@@ -14,6 +14,10 @@ inline bool is_channel_char(char c) noexcept {
     return c >= '!' && c <= '~' && c != '*';
 }
 
+inline bool is_user_id_char(char c) noexcept {
+    return c >= '!' && c <= '~' && c != '*' && c != '?' && c != ':';
+}
+
 inline bool is_type_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '-' || c == '.' || c == ':' || c == '/';
@@ -45,6 +49,11 @@ CRIER_DECL std::error_code validate_channel(std::string_view name) noexcept {
 CRIER_DECL std::error_code validate_channel_pattern(std::string_view pattern) noexcept {
     return detail::validate_name(pattern, max_channel_bytes, true, detail::is_channel_char,
                                  errc::invalid_channel);
+}
+
+CRIER_DECL std::error_code validate_user_id(std::string_view user_id) noexcept {
+    return detail::validate_name(user_id, max_user_id_bytes, false, detail::is_user_id_char,
+                                 errc::invalid_user_id);
 }
 
 CRIER_DECL bool is_reserved_type(std::string_view type) noexcept {

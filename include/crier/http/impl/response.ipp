@@ -65,7 +65,10 @@ CRIER_DECL response json_error(int status, std::string_view code, std::string_vi
     return r;
 }
 
-CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) {
+namespace detail {
+
+// Everything up to the framing headers, which differ between a complete response and a stream.
+inline void append_head_start(std::string& out, const response& r) {
     fmt::format_to(std::back_inserter(out), "HTTP/1.1 {} {}\r\n", r.status,
                    reason_phrase(r.status));
     bool has_cache_control = false;
@@ -77,9 +80,20 @@ CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) 
     if (!r.content_type.empty()) {
         fmt::format_to(std::back_inserter(out), "Content-Type: {}\r\n", r.content_type);
     }
+}
+
+}  // namespace detail
+
+CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) {
+    detail::append_head_start(out, r);
     fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\nConnection: {}\r\n\r\n",
                    r.body.size(), keep_alive && !r.close ? "keep-alive" : "close");
     out.append(r.body);
+}
+
+CRIER_DECL void serialize_stream_head(std::string& out, const response& r) {
+    detail::append_head_start(out, r);
+    out.append("Connection: keep-alive\r\n\r\n");
 }
 
 }  // namespace crier::http

@@ -4,6 +4,7 @@
 #define CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
 
 #include <crier/adapters/detail/server_state.hpp>
+#include <crier/core/names.hpp>
 #include <crier/detail/json.hpp>
 #include <crier/sse/encoder.hpp>
 
@@ -13,6 +14,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -79,6 +81,10 @@ std::string_view errc_code_name(std::error_code ec) {
             return "invalid_json";
         case errc::hub_stopped:
             return "unavailable";
+        case errc::too_many_channels:
+            return "too_many_channels";
+        case errc::invalid_user_id:
+            return "invalid_user_id";
         default:
             return "error";
     }
@@ -107,7 +113,7 @@ CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
 CRIER_DECL std::chrono::milliseconds server_state::tick_interval() const noexcept {
     const std::int64_t shortest =
         std::min({heartbeat_ns_, idle_ns_, to_ns(options_.request_timeout),
-                  to_ns(options_.keep_alive_timeout)});
+                  to_ns(options_.keep_alive_timeout), to_ns(options_.write_timeout)});
     const auto quarter = std::chrono::milliseconds(shortest / 4'000'000);
     return std::clamp(quarter, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
@@ -122,24 +128,35 @@ CRIER_DECL bool server_state::connection_opened() noexcept {
 }
 
 CRIER_DECL void server_state::mark_ready(std::shared_ptr<tracked> stream) {
-    bool post = false;
+    std::unique_lock lock(ready_mutex_);
+    if (ready_closed_) return;  // the server is stopping its executor: nothing may be posted
+    ready_.push_back(std::move(stream));
+    // Posted under the lock, so close_ready() cannot slip in between the check and the post.
+    if (!std::exchange(flush_scheduled_, true)) asio::post(executor_, [this] { flush(); });
+}
+
+CRIER_DECL void server_state::close_ready() {
+    std::vector<std::shared_ptr<tracked>> forgotten;
     {
         std::lock_guard lock(ready_mutex_);
-        ready_.push_back(std::move(stream));
-        post = !std::exchange(flush_scheduled_, true);
+        ready_closed_ = true;
+        forgotten.swap(ready_);  // the streams they name hold the state: break the cycle
     }
-    if (post) asio::post(executor_, [this] { flush(); });
+    // Destroyed outside the lock: a last reference may close a stream, which may call back.
 }
 
 CRIER_DECL void server_state::release_ready() {
-    std::lock_guard lock(ready_mutex_);
-    ready_.clear();
-    flushing_.clear();
+    std::vector<std::shared_ptr<tracked>> forgotten;
+    {
+        std::lock_guard lock(ready_mutex_);
+        forgotten.swap(ready_);
+        flush_scheduled_ = false;
+    }
+    flushing_.clear();  // only the flusher touches it, and its threads are gone
     flushed_ = 0;
-    flush_scheduled_ = false;
 }
 
-void server_state::flush() {
+CRIER_DECL void server_state::flush() {
     // Streams per slice: enough to amortise the slice, few enough that a publish waiting in the
     // reactor is read soon.
     constexpr std::size_t slice = 128;
@@ -147,7 +164,7 @@ void server_state::flush() {
         flushing_.clear();
         flushed_ = 0;
         std::lock_guard lock(ready_mutex_);
-        if (ready_.empty()) {
+        if (ready_.empty() || ready_closed_) {
             flush_scheduled_ = false;
             return;
         }
@@ -174,7 +191,23 @@ CRIER_DECL std::chrono::milliseconds server_state::shutdown_retry() {
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, hi)(random_));
 }
 
-void server_state::add_cors(http::response& r) const {
+CRIER_DECL std::size_t server_state::max_channels_per_stream() const noexcept {
+    return std::min(options_.max_channels_per_stream, hub_.options().max_channels_per_subscription);
+}
+
+CRIER_DECL http::response server_state::too_many_channels_error(std::size_t limit) const {
+    // json_error's shape, plus the limit as a number (as the 429 for connections gives it).
+    http::response r;
+    r.status = 400;
+    r.body = fmt::format(
+        R"({{"error":{{"status":400,"code":"too_many_channels","message":{},"limit":{}}}}})",
+        json_string(fmt::format(
+            "at most {} channels per request ('global' and the user's own channel count)", limit)),
+        limit);
+    return r;
+}
+
+CRIER_DECL void server_state::add_cors(http::response& r) const {
     if (options_.cors_origin.empty()) return;
     r.headers.emplace_back("Access-Control-Allow-Origin", options_.cors_origin);
     if (options_.cors_origin != "*") {
@@ -183,24 +216,32 @@ void server_state::add_cors(http::response& r) const {
     }
 }
 
-server_state::auth_result server_state::authenticate(const http::request& request) const {
+CRIER_DECL server_state::auth_result server_state::authenticate(
+    const http::request& request) const {
     if (!options_.authenticate) return {principal{}, std::nullopt};
-    std::optional<principal> who;
-    try {
-        who = options_.authenticate(request);
-    } catch (const std::exception& e) {
-        return {std::nullopt, http::json_error(500, "auth_error", e.what())};
-    }
+    // What the hook throws is handled by route(), like every other hook's.
+    std::optional<principal> who = options_.authenticate(request);
     if (!who) {
         auto r = http::json_error(401, "unauthorized", "authentication required");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
         return {std::nullopt, std::move(r)};
     }
+    // The id names the principal's own `user:` channel: one that could read as a pattern or as
+    // someone else's channel is refused on every route, before anything uses it. Empty is the
+    // anonymous principal.
+    if (!who->user_id.empty() && validate_user_id(who->user_id)) {
+        return {std::nullopt,
+                http::json_error(400, "invalid_user_id",
+                                 fmt::format("the principal's user id is not a valid user id "
+                                             "(1 to {} bytes of printable ASCII other than "
+                                             "space, '*', '?' and ':')",
+                                             max_user_id_bytes))};
+    }
     return {std::move(who), std::nullopt};
 }
 
-std::optional<http::response> server_state::check_channel(const principal& who,
-                                                          std::string_view channel) const {
+CRIER_DECL std::optional<http::response> server_state::check_channel(
+    const principal& who, std::string_view channel) const {
     if (channel.empty()) return http::json_error(400, "invalid_channel", "empty channel name");
     if (channel == "global") return std::nullopt;
     if (!who.user_id.empty() && channel == "user:" + who.user_id) return std::nullopt;
@@ -217,6 +258,35 @@ std::optional<http::response> server_state::check_channel(const principal& who,
 
 CRIER_DECL route_result server_state::route(const http::request& request) {
     requests_.fetch_add(1, std::memory_order_relaxed);
+    // Host hooks run inside: whatever they throw ends this request only.
+    try {
+        return route_unguarded(request);
+    } catch (const std::exception& e) {
+        report_error(
+            fmt::format("{} {}: host code threw: {}", request.method(), request.path(), e.what()));
+    } catch (...) {
+        report_error(fmt::format("{} {}: host code threw an unknown exception", request.method(),
+                                 request.path()));
+    }
+    route_result failed;
+    failed.response = http::json_error(500, "internal_error", "the request could not be handled");
+    add_cors(failed.response);
+    return failed;
+}
+
+CRIER_DECL void server_state::report_error(std::string_view what) const noexcept {
+    try {
+        if (options_.on_error) {
+            options_.on_error(what);
+        } else {
+            fmt::print(stderr, "crier: {}\n", what);
+        }
+    } catch (...) {
+        // Nowhere left to report to; the failure it described is contained already.
+    }
+}
+
+CRIER_DECL route_result server_state::route_unguarded(const http::request& request) {
     route_result result;
     const std::string_view method = request.method();
     const std::string_view path = request.path();
@@ -273,7 +343,7 @@ CRIER_DECL route_result server_state::route(const http::request& request) {
     return result;
 }
 
-route_result server_state::route_events(const http::request& request) {
+CRIER_DECL route_result server_state::route_events(const http::request& request) {
     route_result result;
     auto [who, error] = authenticate(request);
     if (error) {
@@ -285,12 +355,13 @@ route_result server_state::route_events(const http::request& request) {
     plan.options.channels.emplace_back("global");
     if (!who->user_id.empty()) plan.options.channels.push_back("user:" + who->user_id);
     auto requested = request.query_params("channel");
-    if (requested.size() > options_.max_channels_per_stream) {
-        result.response = http::json_error(
-            400, "too_many_channels",
-            fmt::format("at most {} channels per stream", options_.max_channels_per_stream));
-        return result;
-    }
+    // The automatic `global` and `user:{id}` count: the limit is what the stream holds. The loop
+    // stops at the first channel past it, so the work stays bounded however many are named.
+    const std::size_t limit = max_channels_per_stream();
+    auto too_many = [&] {
+        result.response = too_many_channels_error(limit);
+        return std::move(result);
+    };
     for (auto& channel : requested) {
         if (auto refused = check_channel(*who, channel)) {
             result.response = std::move(*refused);
@@ -298,6 +369,7 @@ route_result server_state::route_events(const http::request& request) {
         }
         if (std::find(plan.options.channels.begin(), plan.options.channels.end(), channel) ==
             plan.options.channels.end()) {
+            if (plan.options.channels.size() == limit) return too_many();
             plan.options.channels.push_back(std::move(channel));
         }
     }
@@ -322,20 +394,11 @@ route_result server_state::route_events(const http::request& request) {
     }
     data += R"(],"id":)" + json_string(current) + "}";
 
-    plan.preamble =
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: text/event-stream\r\n"
-        "Cache-Control: no-cache\r\n"
-        "Connection: keep-alive\r\n"
-        "X-Accel-Buffering: no\r\n";
-    if (!options_.cors_origin.empty()) {
-        http::response cors;
-        add_cors(cors);
-        for (const auto& [name, value] : cors.headers) {
-            plan.preamble += name + ": " + value + "\r\n";
-        }
-    }
-    plan.preamble += "\r\n";
+    http::response head;
+    head.content_type = "text/event-stream";
+    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    add_cors(head);
+    http::serialize_stream_head(plan.preamble, head);
     (void)sse::append_event(plan.preamble, {.id = resume, .type = "connected", .data = data});
     result.stream = std::move(plan);
     return result;
@@ -364,10 +427,17 @@ CRIER_DECL http::response server_state::subscribe_error(std::error_code ec) cons
     return r;
 }
 
-http::response server_state::route_history(const http::request& request) {
+CRIER_DECL http::response server_state::route_history(const http::request& request) {
     auto [who, error] = authenticate(request);
     if (error) return std::move(*error);
     std::vector<std::string> channels = request.query_params("channel");
+    // Bounded like a stream's channels, before any per-channel work (each costs a hook call
+    // and a history scan).
+    std::sort(channels.begin(), channels.end());
+    channels.erase(std::unique(channels.begin(), channels.end()), channels.end());
+    if (channels.size() > max_channels_per_stream()) {
+        return too_many_channels_error(max_channels_per_stream());
+    }
     for (const auto& channel : channels) {
         if (auto refused = check_channel(*who, channel)) return std::move(*refused);
     }
@@ -390,8 +460,10 @@ http::response server_state::route_history(const http::request& request) {
 
     const history_result h = hub_.history(since, channels, limit);
     std::string body = R"({"events":[)";
+    bool more = h.more;
     for (std::size_t i = 0; i < h.events.size(); ++i) {
         const auto& e = h.events[i];
+        const std::size_t before = body.size();
         if (i != 0) body.push_back(',');
         body += R"({"id":)" + json_string(sse::to_string(e.id)) + R"(,"type":)" +
                 json_string(e.type) + R"(,"data":)" + json_string(e.data) + R"(,"channels":[)";
@@ -403,14 +475,21 @@ http::response server_state::route_history(const http::request& request) {
             R"(],"time":{}}})",
             std::chrono::duration_cast<std::chrono::milliseconds>(e.time.time_since_epoch())
                 .count());
+        // Past the byte cap, this event waits for the next page (the first always goes, so
+        // paging advances); escaping made it at most one event's worth of wasted work.
+        if (body.size() > options_.max_history_response_bytes && i != 0) {
+            body.resize(before);
+            more = true;
+            break;
+        }
     }
-    body += fmt::format(R"(],"complete":{},"more":{},"id":{}}})", h.complete, h.more,
+    body += fmt::format(R"(],"complete":{},"more":{},"id":{}}})", h.complete, more,
                         json_string(sse::to_string(h.current)));
     return json_ok(std::move(body));
 }
 
-std::optional<http::response> server_state::check_admin(const http::request& request,
-                                                        std::string_view what) const {
+CRIER_DECL std::optional<http::response> server_state::check_admin(const http::request& request,
+                                                                   std::string_view what) const {
     auto [who, error] = authenticate(request);
     if (error) return error;
     const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
@@ -420,7 +499,7 @@ std::optional<http::response> server_state::check_admin(const http::request& req
     return std::nullopt;
 }
 
-http::response server_state::route_stats(const http::request& request) {
+CRIER_DECL http::response server_state::route_stats(const http::request& request) {
     if (auto refused = check_admin(request, "stats")) return std::move(*refused);
     std::string body = hub_.stats().to_json();
     if (!body.empty() && body.back() == '}') {
@@ -433,7 +512,7 @@ http::response server_state::route_stats(const http::request& request) {
     return json_ok(std::move(body));
 }
 
-http::response server_state::route_publish(const http::request& request) {
+CRIER_DECL http::response server_state::route_publish(const http::request& request) {
     auto [who, error] = authenticate(request);
     if (error) return std::move(*error);
     if (const auto type = request.header("content-type");
@@ -525,7 +604,7 @@ http::response server_state::route_publish(const http::request& request) {
                                r.duplicate, r.held));
 }
 
-http::response server_state::route_metrics(const http::request& request) {
+CRIER_DECL http::response server_state::route_metrics(const http::request& request) {
     if (auto refused = check_admin(request, "metrics")) return std::move(*refused);
     const hub_stats s = hub_.stats();
     std::string body;
@@ -563,7 +642,7 @@ http::response server_state::route_metrics(const http::request& request) {
     return r;
 }
 
-http::response server_state::route_health() const {
+CRIER_DECL http::response server_state::route_health() const {
     const bool up = !stopping() && !hub_.stopped();
     http::response r =
         json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", up ? R"("ok")" : R"("stopping")",
@@ -572,7 +651,7 @@ http::response server_state::route_health() const {
     return r;
 }
 
-http::response server_state::route_static(const http::request& request) const {
+CRIER_DECL http::response server_state::route_static(const http::request& request) const {
     std::string rel = http::percent_decode(request.path()).value_or(std::string{});
     if (rel.empty() || rel.front() != '/') {
         return http::json_error(400, "bad_request", "malformed path");
