@@ -264,7 +264,8 @@ public:
         while (!run_.chaos_over.load()) connection(true);
         // Final catch-up, straight to the server: read until the end marker arrives.
         const auto deadline = clock_type::now() + (CRIER_SOAK_TSAN ? 60s : 30s);
-        while (!reached_marker_ && clock_type::now() < deadline) connection(false);
+        while (!reached_marker() && clock_type::now() < deadline) connection(false);
+        reached_marker_ = reached_marker();
     }
 
     // Figures and findings, read after the thread ended.
@@ -291,6 +292,12 @@ private:
         if (notes_.size() < 8) notes_.push_back(user_ + ": " + std::move(what));
     }
 
+    // The marker is stored only after it was published: it may have arrived before.
+    bool reached_marker() const {
+        const auto m = run_.marker.load();
+        return m != 0 && seen_.contains(m);
+    }
+
     bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
 
     void content(std::uint64_t seq, std::size_t hash) {
@@ -305,7 +312,6 @@ private:
         }
         last_content_ = std::max(last_content_, seq);
         contents_.emplace_back(seq, hash);
-        if (seq == run_.marker.load()) reached_marker_ = true;
     }
 
     // One connection: open, read under the chosen behaviour, end it one way or another.
@@ -419,7 +425,7 @@ private:
                 chunk.clear();
             }
             if (chaos ? (run_.chaos_over.load() || clock_type::now() >= until)
-                      : (reached_marker_ || clock_type::now() >= until)) {
+                      : (reached_marker() || clock_type::now() >= until)) {
                 break;
             }
             if (slow) {
@@ -561,6 +567,10 @@ void observer(soak_run& run, crier::hub& hub, std::atomic<bool>& done, observer_
         auto sub = hub.subscribe({.channels = {"*"}, .last_event_id = last});
         crier::sse::parser parser;
         while (!done.load() && !out.saw_marker.load() && !sub.closed()) {
+            // The marker is the newest event: once it is published, seeing any seq as large
+            // means the observer has everything.
+            const auto m = run.marker.load();
+            if (m != 0 && last_content >= m) out.saw_marker.store(true);
             sub.wait_for(100ms);
             frames.clear();
             sub.drain(frames);
@@ -583,7 +593,6 @@ void observer(soak_run& run, crier::hub& hub, std::atomic<bool>& done, observer_
                         if (s <= last_content) ++out.order_violations;
                         last_content = std::max(last_content, s);
                         out.contents.push_back(s);
-                        if (s == run.marker.load()) out.saw_marker.store(true);
                     }
                 });
             }
