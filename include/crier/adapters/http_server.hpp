@@ -87,6 +87,7 @@ public:
     [[nodiscard]] std::size_t connections() const noexcept { return state_->open_connections(); }
 
 private:
+    void run() noexcept;
     void do_accept();
     void do_tick();
     asio::any_io_executor connection_executor();

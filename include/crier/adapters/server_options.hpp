@@ -52,7 +52,8 @@ struct server_options {
     std::chrono::milliseconds keep_alive_timeout{30'000};
     /// Write deadline: a connection whose pending write makes no progress (the peer accepts no
     /// bytes) for this long is closed, and its subscription and per-user slot are released.
-    /// Default: 30 s.
+    /// Applies to every write (responses, stream head, events, heartbeats, shutdown `retry:`).
+    /// On Linux it is also each connection's TCP_USER_TIMEOUT. Default: 30 s.
     std::chrono::milliseconds write_timeout{30'000};
     /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
     std::optional<std::chrono::milliseconds> heartbeat{};
@@ -83,6 +84,13 @@ struct server_options {
         authorize_publish{};
     /// May this principal read stats and metrics? Default: `principal::admin`.
     std::function<bool(const principal&)> authorize_stats{};
+
+    /// Told once about each failure the server contained: an exception thrown by a hook above
+    /// (the request gets a 500 `internal_error`; other connections are undisturbed) or by any
+    /// handler on the server's threads (the thread goes on serving). The text names the route
+    /// and the exception's what(); it is never sent to the client. Called on a server thread;
+    /// an exception it throws is swallowed. Default (unset): one line on stderr.
+    std::function<void(std::string_view what)> on_error{};
 };
 
 }  // namespace crier::adapters

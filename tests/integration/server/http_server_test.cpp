@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <support/raw_client.hpp>
+#include <support/served.hpp>
 
 namespace {
 
@@ -20,40 +21,10 @@ using crier::test::raw_connection;
 using crier::test::request;
 using crier::test::sse_stream;
 
-// Test auth: `Authorization: Bearer <user>`. "admin" is an admin and a publisher; users whose
-// name starts with "pub" may publish. Channel "secret" is refused to everyone.
-crier::adapters::server_options test_options(crier::adapters::server_options o = {}) {
-    o.address = "127.0.0.1";
-    o.port = 0;
-    o.threads = 2;
-    o.authenticate =
-        [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
-        const auto auth = r.header("authorization");
-        if (!auth || !auth->starts_with("Bearer ")) return std::nullopt;
-        const std::string user(auth->substr(7));
-        return crier::adapters::principal{.user_id = user,
-                                          .admin = user == "admin",
-                                          .publisher = user == "admin" || user.starts_with("pub")};
-    };
-    o.authorize = [](const crier::adapters::principal&, std::string_view channel) {
-        return channel != "secret";
-    };
-    return o;
-}
-
-struct served {
-    explicit served(crier::hub_options h = {}, crier::adapters::server_options s = {})
-        : hub(std::move(h)), server(hub, test_options(std::move(s))) {
-        server.start();
-    }
-    std::uint16_t port() const { return server.port(); }
-
-    crier::hub hub;
-    crier::adapters::http_server server;
-};
-
-const std::string events_path = "/api/realtime/events";
-const std::string bearer_u1 = "Authorization: Bearer u1";
+using crier::test::bearer_u1;
+using crier::test::events_path;
+using crier::test::served;
+using crier::test::test_options;
 
 TEST(http_server, stream_head_and_connected_event) {
     served s;

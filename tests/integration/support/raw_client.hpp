@@ -31,9 +31,14 @@ using test_clock = std::chrono::steady_clock;
 /// One TCP connection to 127.0.0.1:port.
 class raw_connection {
 public:
-    explicit raw_connection(std::uint16_t port) {
+    /// `receive_buffer` > 0 shrinks SO_RCVBUF before connecting, so a client that stops reading
+    /// fills the server's socket buffers quickly.
+    explicit raw_connection(std::uint16_t port, int receive_buffer = 0) {
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         if (fd_ < 0) throw std::runtime_error("socket() failed");
+        if (receive_buffer > 0) {
+            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
@@ -191,6 +196,13 @@ inline http_reply request(std::uint16_t port, std::string_view method, std::stri
     std::string buffer;
     auto r = read_reply(c, buffer);
     if (!r) throw std::runtime_error("no complete response to " + std::string(target));
+    // The server closes after answering: whatever follows the declared body means the
+    // Content-Length did not count the body.
+    c.read_to_eof(buffer, 2s);
+    if (!buffer.empty()) {
+        throw std::runtime_error("Content-Length " + r->head.header("content-length") + " but " +
+                                 std::to_string(buffer.size()) + " more bytes followed the body");
+    }
     return *r;
 }
 
@@ -204,8 +216,9 @@ struct received {
 /// An SSE stream opened with GET, read and parsed incrementally.
 class sse_stream {
 public:
-    sse_stream(std::uint16_t port, std::string_view target, std::vector<std::string> headers = {})
-        : conn_(port) {
+    sse_stream(std::uint16_t port, std::string_view target, std::vector<std::string> headers = {},
+               int receive_buffer = 0)
+        : conn_(port, receive_buffer) {
         std::string req = "GET " + std::string(target) +
                           " HTTP/1.1\r\nHost: t\r\n"
                           "Accept: text/event-stream\r\n";
@@ -219,10 +232,11 @@ public:
         });
         if (!head_) throw std::runtime_error("no response head");
         raw_ = buffer;
-        if (head_->status == 200)
+        if (head_->status == 200) {
             feed(buffer);
-        else
-            body_ = buffer;
+        } else {
+            read_refusal_body(std::move(buffer));
+        }
     }
 
     [[nodiscard]] const response_head& head() const { return *head_; }
@@ -267,6 +281,21 @@ public:
     }
 
 private:
+    // A refusal carries a Content-Length body: read exactly it, and fail loudly when the
+    // declared length and the bytes sent disagree.
+    void read_refusal_body(std::string buffer) {
+        const std::string declared = head_->header("content-length");
+        const std::size_t length = declared.empty() ? 0 : std::stoul(declared);
+        conn_.read_until(buffer, [&](std::string& b) { return b.size() >= length; });
+        // Anything that arrives right after the declared body is a miscount.
+        conn_.read_some(buffer, 50ms);
+        if (buffer.size() != length) {
+            throw std::runtime_error("Content-Length " + declared + " but the body has " +
+                                     std::to_string(buffer.size()) + " bytes");
+        }
+        body_ = std::move(buffer);
+    }
+
     template <class Done>
     bool pump(Done&& done, std::chrono::milliseconds timeout) {
         const auto deadline = test_clock::now() + timeout;

@@ -10,12 +10,20 @@
 #include <crier/http/response.hpp>
 
 #include <asio/buffer.hpp>
+#include <asio/completion_condition.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
+#if defined(__linux__)
+#    include <netinet/in.h>
+#    include <netinet/tcp.h>
+#    include <sys/socket.h>
+#endif
+
 #include <atomic>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +46,7 @@ public:
 
     /// Starts reading requests.
     void start() {
+        set_user_timeout();
         state_->connections().add(this->shared_from_this());
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
             self->set_deadline(self->state_->options().keep_alive_timeout);
@@ -47,9 +56,12 @@ public:
 
     void on_tick(clock::time_point now) override {
         const auto now_ns = now.time_since_epoch().count();
-        const auto deadline = deadline_ns_.load(std::memory_order_relaxed);
-        if (deadline != 0 && now_ns >= deadline) {
-            deadline_ns_.store(0, std::memory_order_relaxed);
+        auto deadline = deadline_ns_.load(std::memory_order_relaxed);
+        // Compare-exchange, not a store: the connection may arm a new deadline between the load
+        // and here (a write made progress), and that one must survive. on_deadline re-checks
+        // against the deadline the connection itself holds.
+        if (deadline != 0 && now_ns >= deadline &&
+            deadline_ns_.compare_exchange_strong(deadline, 0, std::memory_order_relaxed)) {
             post_member(&connection::on_deadline);
         }
         if (!streaming_.load(std::memory_order_relaxed)) return;
@@ -85,9 +97,49 @@ private:
                    [self = this->shared_from_this(), member] { ((*self).*member)(); });
     }
 
+    // The connection's one deadline: the current phase (request, keep-alive, pending write,
+    // linger) ends when it passes. armed_deadline_ns_ is the truth, kept on the executor;
+    // deadline_ns_ mirrors it for the shared ticker.
     void set_deadline(std::chrono::milliseconds after) {
-        deadline_ns_.store(now_ns() + std::chrono::nanoseconds(after).count(),
-                           std::memory_order_relaxed);
+        armed_deadline_ns_ = now_ns() + std::chrono::nanoseconds(after).count();
+        deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
+    }
+
+    void clear_deadline() {
+        armed_deadline_ns_ = 0;
+        deadline_ns_.store(0, std::memory_order_relaxed);
+    }
+
+    // Every write runs under the write deadline, renewed each time the peer accepts bytes: a
+    // slow reader that keeps reading is served, one that stops is closed.
+    template <class Buffers, class Handler>
+    void write(const Buffers& buffers, Handler&& handler) {
+        set_deadline(state_->options().write_timeout);
+        asio::async_write(
+            stream_, buffers,
+            [this](const std::error_code& ec, std::size_t n) -> std::size_t {
+                if (!ec && n != 0) set_deadline(state_->options().write_timeout);
+                return asio::transfer_all()(ec, n);
+            },
+            std::forward<Handler>(handler));
+    }
+
+    // The kernel's side of the write deadline: with TCP_USER_TIMEOUT, data the peer does not
+    // acknowledge for that long (a peer gone without FIN or RST) aborts the connection even
+    // while the application has nothing more to write, e.g. a heartbeat stuck in the socket.
+    void set_user_timeout() {
+#if defined(TCP_USER_TIMEOUT)
+        const auto ms = state_->options().write_timeout.count();
+        if (ms <= 0) return;
+        const unsigned int value = ms > std::numeric_limits<int>::max()
+                                       ? std::numeric_limits<int>::max()
+                                       : static_cast<unsigned int>(ms);
+        auto& socket = stream_.lowest_layer();
+        if (!socket.is_open()) return;
+        // Not a TCP socket (or not Linux): the option fails, and the write deadline still holds.
+        (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &value,
+                           sizeof value);
+#endif
     }
 
     // ---- HTTP requests --------------------------------------------------------------------
@@ -169,7 +221,7 @@ private:
     // Answers request_ and every pipelined request already read after it, then writes all the
     // responses at once: one syscall for a burst of publishes, not one each.
     void handle_requests() {
-        deadline_ns_.store(0, std::memory_order_relaxed);
+        clear_deadline();
         for (std::size_t answered = 1;; ++answered) {
             request_.set_remote_address(remote_address());
             route_result result = state_->route(request_);
@@ -190,10 +242,10 @@ private:
 
     void write_responses() {
         phase_ = phase::responding;
-        asio::async_write(stream_, asio::buffer(out_),
-                          [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                              self->on_responses_written(ec);
-                          });
+        write(asio::buffer(out_),
+              [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+                  self->on_responses_written(ec);
+              });
     }
 
     void on_responses_written(std::error_code ec) {
@@ -237,6 +289,12 @@ private:
     }
 
     void on_deadline() {
+        if (armed_deadline_ns_ == 0 || now_ns() < armed_deadline_ns_) {
+            // Re-armed or cleared after the ticker saw the old deadline pass: the phase moved on.
+            deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
+            return;
+        }
+        clear_deadline();
         switch (phase_) {
             case phase::reading:
                 if (request_started_) {
@@ -247,9 +305,13 @@ private:
                     close();  // an idle keep-alive connection: nothing to say
                 }
                 return;
+            case phase::responding:  // the peer accepted no bytes for write_timeout
             case phase::lingering:
                 return close();
-            default:
+            case phase::streaming:
+                if (writing_) close();  // as above; quiet streams have no deadline
+                return;
+            case phase::closed:
                 return;
         }
     }
@@ -309,16 +371,16 @@ private:
         if (!out_inflight_.empty()) buffers_.push_back(asio::buffer(out_inflight_));
         for (const auto& f : batch_) buffers_.push_back(asio::buffer(*f));
         writing_ = true;
-        asio::async_write(stream_, buffers_,
-                          [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                              self->on_stream_written(ec);
-                          });
+        write(buffers_, [self = this->shared_from_this()](std::error_code ec, std::size_t) {
+            self->on_stream_written(ec);
+        });
     }
 
     void on_stream_written(std::error_code ec) {
         writing_ = false;
         if (phase_ != phase::streaming) return;
         if (ec) return close();
+        clear_deadline();
         state_->count_delivered(batch_.size());
         batch_.clear();  // release the frames now, not at the next write
         // Keep small buffers for the next write; give large ones (after a burst) back.
@@ -364,7 +426,7 @@ private:
         if (phase_ == phase::closed) return;
         phase_ = phase::closed;
         streaming_.store(false, std::memory_order_relaxed);
-        deadline_ns_.store(0, std::memory_order_relaxed);
+        clear_deadline();
         subscription_.reset();  // unsubscribes and frees the user's connection slot now
         std::error_code ignored;
         auto& socket = stream_.lowest_layer();
@@ -400,6 +462,7 @@ private:
     bool writing_ = false;
     bool closing_ = false;
     bool close_after_write_ = false;
+    std::int64_t armed_deadline_ns_ = 0;  // 0: none; set and read on the executor only
     // Read by the shared timers.
     std::atomic<std::int64_t> deadline_ns_{0};
     std::atomic<std::int64_t> last_write_ns_{0};

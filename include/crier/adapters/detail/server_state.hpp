@@ -47,9 +47,12 @@ public:
     [[nodiscard]] crier::hub& hub() noexcept { return hub_; }
     [[nodiscard]] registry& connections() noexcept { return connections_; }
 
-    /// Routes one complete request (body read). Never throws for bad input: errors become
-    /// JSON error responses.
+    /// Routes one complete request (body read). Never throws: bad input becomes a JSON error
+    /// response, and an exception from a host hook a 500 (reported through on_error).
     CRIER_DECL route_result route(const http::request& request);
+
+    /// Reports a contained failure through options().on_error, or to stderr. Never throws.
+    CRIER_DECL void report_error(std::string_view what) const noexcept;
 
     /// Subscribes a planned stream; on error sets `ec`.
     CRIER_DECL subscription subscribe(stream_plan& plan, std::error_code& ec);
@@ -101,6 +104,7 @@ private:
                                               std::string_view what) const;
     std::optional<http::response> check_channel(const principal& who,
                                                 std::string_view channel) const;
+    route_result route_unguarded(const http::request& request);
     route_result route_events(const http::request& request);
     http::response route_history(const http::request& request);
     http::response route_stats(const http::request& request);

@@ -8,6 +8,7 @@
 
 #include <asio/ip/address.hpp>
 #include <asio/write.hpp>
+#include <fmt/format.h>
 
 #include <chrono>
 
@@ -54,7 +55,22 @@ CRIER_DECL void http_server::start(std::error_code& ec) {
     work_.emplace(io_.get_executor());
     do_accept();
     do_tick();
-    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run(); });
+}
+
+CRIER_DECL void http_server::run() noexcept {
+    // A handler that throws (host code posted onto context(), a hook reached from a handler)
+    // must not end the thread, let alone the process: report it and go on serving.
+    for (;;) {
+        try {
+            io_.run();
+            return;
+        } catch (const std::exception& e) {
+            state_->report_error(fmt::format("a handler on a server thread threw: {}", e.what()));
+        } catch (...) {
+            state_->report_error("a handler on a server thread threw an unknown exception");
+        }
+    }
 }
 
 CRIER_DECL asio::any_io_executor http_server::connection_executor() {

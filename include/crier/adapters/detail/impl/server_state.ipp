@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -107,7 +108,7 @@ CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
 CRIER_DECL std::chrono::milliseconds server_state::tick_interval() const noexcept {
     const std::int64_t shortest =
         std::min({heartbeat_ns_, idle_ns_, to_ns(options_.request_timeout),
-                  to_ns(options_.keep_alive_timeout)});
+                  to_ns(options_.keep_alive_timeout), to_ns(options_.write_timeout)});
     const auto quarter = std::chrono::milliseconds(shortest / 4'000'000);
     return std::clamp(quarter, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
@@ -139,7 +140,7 @@ CRIER_DECL void server_state::release_ready() {
     flush_scheduled_ = false;
 }
 
-void server_state::flush() {
+CRIER_DECL void server_state::flush() {
     // Streams per slice: enough to amortise the slice, few enough that a publish waiting in the
     // reactor is read soon.
     constexpr std::size_t slice = 128;
@@ -174,7 +175,7 @@ CRIER_DECL std::chrono::milliseconds server_state::shutdown_retry() {
     return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, hi)(random_));
 }
 
-void server_state::add_cors(http::response& r) const {
+CRIER_DECL void server_state::add_cors(http::response& r) const {
     if (options_.cors_origin.empty()) return;
     r.headers.emplace_back("Access-Control-Allow-Origin", options_.cors_origin);
     if (options_.cors_origin != "*") {
@@ -183,14 +184,11 @@ void server_state::add_cors(http::response& r) const {
     }
 }
 
-server_state::auth_result server_state::authenticate(const http::request& request) const {
+CRIER_DECL server_state::auth_result server_state::authenticate(
+    const http::request& request) const {
     if (!options_.authenticate) return {principal{}, std::nullopt};
-    std::optional<principal> who;
-    try {
-        who = options_.authenticate(request);
-    } catch (const std::exception& e) {
-        return {std::nullopt, http::json_error(500, "auth_error", e.what())};
-    }
+    // What the hook throws is handled by route(), like every other hook's.
+    std::optional<principal> who = options_.authenticate(request);
     if (!who) {
         auto r = http::json_error(401, "unauthorized", "authentication required");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -199,8 +197,8 @@ server_state::auth_result server_state::authenticate(const http::request& reques
     return {std::move(who), std::nullopt};
 }
 
-std::optional<http::response> server_state::check_channel(const principal& who,
-                                                          std::string_view channel) const {
+CRIER_DECL std::optional<http::response> server_state::check_channel(
+    const principal& who, std::string_view channel) const {
     if (channel.empty()) return http::json_error(400, "invalid_channel", "empty channel name");
     if (channel == "global") return std::nullopt;
     if (!who.user_id.empty() && channel == "user:" + who.user_id) return std::nullopt;
@@ -217,6 +215,35 @@ std::optional<http::response> server_state::check_channel(const principal& who,
 
 CRIER_DECL route_result server_state::route(const http::request& request) {
     requests_.fetch_add(1, std::memory_order_relaxed);
+    // Host hooks run inside: whatever they throw ends this request only.
+    try {
+        return route_unguarded(request);
+    } catch (const std::exception& e) {
+        report_error(
+            fmt::format("{} {}: host code threw: {}", request.method(), request.path(), e.what()));
+    } catch (...) {
+        report_error(fmt::format("{} {}: host code threw an unknown exception", request.method(),
+                                 request.path()));
+    }
+    route_result failed;
+    failed.response = http::json_error(500, "internal_error", "the request could not be handled");
+    add_cors(failed.response);
+    return failed;
+}
+
+CRIER_DECL void server_state::report_error(std::string_view what) const noexcept {
+    try {
+        if (options_.on_error) {
+            options_.on_error(what);
+        } else {
+            fmt::print(stderr, "crier: {}\n", what);
+        }
+    } catch (...) {
+        // Nowhere left to report to; the failure it described is contained already.
+    }
+}
+
+CRIER_DECL route_result server_state::route_unguarded(const http::request& request) {
     route_result result;
     const std::string_view method = request.method();
     const std::string_view path = request.path();
@@ -273,7 +300,7 @@ CRIER_DECL route_result server_state::route(const http::request& request) {
     return result;
 }
 
-route_result server_state::route_events(const http::request& request) {
+CRIER_DECL route_result server_state::route_events(const http::request& request) {
     route_result result;
     auto [who, error] = authenticate(request);
     if (error) {
@@ -364,7 +391,7 @@ CRIER_DECL http::response server_state::subscribe_error(std::error_code ec) cons
     return r;
 }
 
-http::response server_state::route_history(const http::request& request) {
+CRIER_DECL http::response server_state::route_history(const http::request& request) {
     auto [who, error] = authenticate(request);
     if (error) return std::move(*error);
     std::vector<std::string> channels = request.query_params("channel");
@@ -409,8 +436,8 @@ http::response server_state::route_history(const http::request& request) {
     return json_ok(std::move(body));
 }
 
-std::optional<http::response> server_state::check_admin(const http::request& request,
-                                                        std::string_view what) const {
+CRIER_DECL std::optional<http::response> server_state::check_admin(const http::request& request,
+                                                                   std::string_view what) const {
     auto [who, error] = authenticate(request);
     if (error) return error;
     const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
@@ -420,7 +447,7 @@ std::optional<http::response> server_state::check_admin(const http::request& req
     return std::nullopt;
 }
 
-http::response server_state::route_stats(const http::request& request) {
+CRIER_DECL http::response server_state::route_stats(const http::request& request) {
     if (auto refused = check_admin(request, "stats")) return std::move(*refused);
     std::string body = hub_.stats().to_json();
     if (!body.empty() && body.back() == '}') {
@@ -433,7 +460,7 @@ http::response server_state::route_stats(const http::request& request) {
     return json_ok(std::move(body));
 }
 
-http::response server_state::route_publish(const http::request& request) {
+CRIER_DECL http::response server_state::route_publish(const http::request& request) {
     auto [who, error] = authenticate(request);
     if (error) return std::move(*error);
     if (const auto type = request.header("content-type");
@@ -525,7 +552,7 @@ http::response server_state::route_publish(const http::request& request) {
                                r.duplicate, r.held));
 }
 
-http::response server_state::route_metrics(const http::request& request) {
+CRIER_DECL http::response server_state::route_metrics(const http::request& request) {
     if (auto refused = check_admin(request, "metrics")) return std::move(*refused);
     const hub_stats s = hub_.stats();
     std::string body;
@@ -563,7 +590,7 @@ http::response server_state::route_metrics(const http::request& request) {
     return r;
 }
 
-http::response server_state::route_health() const {
+CRIER_DECL http::response server_state::route_health() const {
     const bool up = !stopping() && !hub_.stopped();
     http::response r =
         json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", up ? R"("ok")" : R"("stopping")",
@@ -572,7 +599,7 @@ http::response server_state::route_health() const {
     return r;
 }
 
-http::response server_state::route_static(const http::request& request) const {
+CRIER_DECL http::response server_state::route_static(const http::request& request) const {
     std::string rel = http::percent_decode(request.path()).value_or(std::string{});
     if (rel.empty() || rel.front() != '/') {
         return http::json_error(400, "bad_request", "malformed path");
