@@ -279,6 +279,7 @@ public:
     std::size_t server_closed_ = 0;
     std::size_t refused_ = 0;
     std::size_t resyncs_ = 0;
+    std::map<std::string, std::size_t> resync_reasons_;
     std::size_t duplicates_ = 0;
     std::size_t order_violations_ = 0;
     std::size_t frame_order_violations_ = 0;
@@ -289,7 +290,7 @@ public:
 
 private:
     void note(std::string what) {
-        if (notes_.size() < 8) notes_.push_back(user_ + ": " + std::move(what));
+        if (notes_.size() < 4) notes_.push_back(user_ + ": " + std::move(what));
     }
 
     // The marker is stored only after it was published: it may have arrived before.
@@ -383,6 +384,12 @@ private:
             }
             if (e.type == "resync") {
                 ++resyncs_;
+                const auto at = e.data.find(R"("reason":")");
+                if (at != std::string_view::npos) {
+                    const auto from = at + 10;
+                    ++resync_reasons_[std::string(
+                        e.data.substr(from, e.data.find('"', from) - from))];
+                }
                 intervals_.push_back({.lo = id, .hi = id});
                 last_frame = std::max(last_frame, id);
                 resume_ = std::string(e.last_event_id);
@@ -616,7 +623,7 @@ void staller(soak_run& run) {
     auto next = clock_type::now();
     // Fill time (a few MB of big events into the socket buffers and the hub queue) plus the
     // deadline plus the ticker's granularity.
-    const auto bound = write_timeout + (CRIER_SOAK_TSAN ? 20s : 8s);
+    const auto bound = write_timeout + (CRIER_SOAK_TSAN ? 15s : 6s);
     for (int k = 0; !run.chaos_over.load() || !active.empty();) {
         if (!run.chaos_over.load() && clock_type::now() >= next && active.size() < 3) {
             next = clock_type::now() + 1500ms;
@@ -856,7 +863,9 @@ TEST(soak, chaos_keeps_every_promise) {
                 frame_order = 0, gaps = 0, start_window = 0, mismatched = 0, unknown = 0,
                 refused = 0, bad_batches = 0, resume_mismatches = 0, unfinished = 0;
     std::vector<std::string> notes;
+    std::map<std::string, std::size_t> resync_reasons;
     for (const auto& s : subscribers) {
+        for (const auto& [reason, n] : s->resync_reasons_) resync_reasons[reason] += n;
         received += s->contents_.size();
         reconnects += s->connections_ > 0 ? s->connections_ - 1 : 0;
         resyncs += s->resyncs_;
@@ -938,7 +947,13 @@ TEST(soak, chaos_keeps_every_promise) {
         rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window, unplaced,
         duplicates, order, frame_order, observed.order_violations, mismatched, unknown,
         run.observer_overflows.load(), observer_missing);
-    for (const auto& n : notes) std::printf("[soak]   %s\n", n.c_str());
+    std::string reasons;
+    for (const auto& [reason, n] : resync_reasons)
+        reasons += " " + reason + "=" + std::to_string(n);
+    std::printf("[soak]   resync reasons:%s\n", reasons.c_str());
+    for (std::size_t i = 0; i < notes.size() && i < 30; ++i) {
+        std::printf("[soak]   %s\n", notes[i].c_str());
+    }
     std::fflush(stdout);
 
     // The run did what it says: real volume, real chaos.
