@@ -186,8 +186,10 @@ private:
                 if (!p.to_client.empty()) c_events |= POLLOUT;
                 if (p.to_client.size() < max_buffered) u_events |= POLLIN;
                 if (!p.to_upstream.empty()) u_events |= POLLOUT;
-                fds.push_back({p.client, c_events, 0});
-                fds.push_back({p.upstream, u_events, 0});
+                // A side with nothing to do is left out (fd -1): poll() would report its hang-up
+                // at once, every round, while a full buffer keeps us from reading it.
+                fds.push_back({c_events != 0 ? p.client : -1, c_events, 0});
+                fds.push_back({u_events != 0 ? p.upstream : -1, u_events, 0});
             }
             if (::poll(fds.data(), fds.size(), 20) < 0) continue;
             std::size_t i = 1;
