@@ -290,6 +290,7 @@ public:
     std::size_t inversions_ = 0;  // any two events out of seq order, shared channel or not
     std::size_t frame_order_violations_ = 0;
     std::size_t bad_batches_ = 0;
+    std::size_t protocol_errors_ = 0;
     std::size_t resume_mismatches_ = 0;
     std::vector<std::string> notes_;
     bool reached_marker_ = false;
@@ -383,6 +384,7 @@ private:
                 return;
             }
             if (!got_connected || intervals_.empty()) {
+                ++protocol_errors_;
                 note("event before connected: " + std::string(e.type));
                 return;
             }
@@ -430,6 +432,7 @@ private:
         while (true) {
             if (!chunk.empty()) {
                 if (auto ec = parser.feed(chunk, on_event)) {
+                    ++protocol_errors_;
                     note("parser: " + ec.message());
                     break;
                 }
@@ -898,8 +901,9 @@ TEST(soak, chaos_keeps_every_promise) {
         };
 
     std::size_t received = 0, reconnects = 0, resyncs = 0, duplicates = 0, order = 0,
-                inversions = 0, frame_order = 0, gaps = 0, start_window = 0, mismatched = 0,
-                unknown = 0, refused = 0, bad_batches = 0, resume_mismatches = 0, unfinished = 0;
+                inversions = 0, ended_by_peer = 0, frame_order = 0, gaps = 0, start_window = 0,
+                mismatched = 0, unknown = 0, refused = 0, bad_batches = 0, resume_mismatches = 0,
+                unfinished = 0;
     std::vector<std::string> notes;
     std::map<std::string, std::size_t> resync_reasons;
     for (const auto& s : subscribers) {
@@ -916,7 +920,8 @@ TEST(soak, chaos_keeps_every_promise) {
         }
         frame_order += s->frame_order_violations_;
         refused += s->refused_;
-        bad_batches += s->bad_batches_;
+        bad_batches += s->bad_batches_ + s->protocol_errors_;
+        ended_by_peer += s->server_closed_;
         resume_mismatches += s->resume_mismatches_;
         if (!s->reached_marker_) {
             ++unfinished;
@@ -1009,7 +1014,8 @@ TEST(soak, chaos_keeps_every_promise) {
             : (static_cast<double>(rss_max) - static_cast<double>(rss_baseline)) / 1024.0;
     std::printf(
         "[soak] %llds%s: published %zu (http %zu, http failures %zu), received %zu, "
-        "reconnects %zu (refused %zu), proxy cuts %zu of %zu, resyncs %zu, stalls %zu: closed by "
+        "reconnects %zu (refused %zu, ended by server or proxy %zu), proxy cuts %zu of %zu, "
+        "resyncs %zu, stalls %zu: closed by "
         "deadline %zu (max %ld ms, late or never %zu, by restart %zu), vanished %zu, restarts %d, "
         "rss growth %.1f MiB (bound %.0f, baseline %.1f MiB), fds baseline %zu max %zu final %zu, "
         "gaps %zu (start window %zu, unplaced %zu, late %zu), duplicates %zu, order violations "
@@ -1017,12 +1023,12 @@ TEST(soak, chaos_keeps_every_promise) {
         "unknown %zu, observer overflows %zu, observer missing %zu\n",
         static_cast<long long>(sc.chaos.count()), CRIER_SOAK_TSAN ? " tsan" : "", entries.size(),
         run.http_publishes.load(), run.http_failures.load(), received, reconnects, refused,
-        proxy_cuts, proxy_accepted, resyncs, run.stalls.load(), run.stalls_closed.load(),
-        run.stall_max_ms.load(), run.stalls_not_closed.load(), run.stalls_by_restart.load(),
-        run.vanished.load(), run.restarts.load(), rss_growth_mib, rss_bound_mib,
-        rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window, unplaced, late,
-        duplicates, order, frame_order, observer_order, inversions, observed.inversions, mismatched,
-        unknown, run.observer_overflows.load(), observer_missing);
+        ended_by_peer, proxy_cuts, proxy_accepted, resyncs, run.stalls.load(),
+        run.stalls_closed.load(), run.stall_max_ms.load(), run.stalls_not_closed.load(),
+        run.stalls_by_restart.load(), run.vanished.load(), run.restarts.load(), rss_growth_mib,
+        rss_bound_mib, rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window,
+        unplaced, late, duplicates, order, frame_order, observer_order, inversions,
+        observed.inversions, mismatched, unknown, run.observer_overflows.load(), observer_missing);
     std::string reasons;
     for (const auto& [reason, n] : resync_reasons)
         reasons += " " + reason + "=" + std::to_string(n);
@@ -1053,7 +1059,7 @@ TEST(soak, chaos_keeps_every_promise) {
     EXPECT_EQ(gaps, 0u);
     EXPECT_EQ(mismatched, 0u);
     EXPECT_LE(unknown, run.http_failures.load());
-    EXPECT_EQ(bad_batches, 0u);
+    EXPECT_EQ(bad_batches, 0u) << "unparsable batches, parser errors, events before connected";
     EXPECT_EQ(resume_mismatches, 0u);
     EXPECT_EQ(run.observer_overflows.load() == 0 ? unplaced : 0u, 0u);
     EXPECT_EQ(run.observer_overflows.load() == 0 ? observer_missing : 0u, 0u);
