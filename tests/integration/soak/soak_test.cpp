@@ -120,10 +120,12 @@ std::size_t open_fds() {
     return n;
 }
 
-// Whether the server still holds the socket of the TCP connection 127.0.0.1:server_port <->
-// 127.0.0.1:client_port: its /proc/net/tcp entry exists with an inode (a socket the process
-// closed is gone, or lingers as an orphan with inode 0 while the kernel flushes it).
-bool server_holds_socket(std::uint16_t server_port, std::uint16_t client_port) {
+// The bytes queued in the server's socket of the TCP connection 127.0.0.1:server_port <->
+// 127.0.0.1:client_port, while the server holds that socket: its /proc/net/tcp entry exists
+// with an inode (a socket the process closed is gone, or lingers as an orphan with inode 0
+// while the kernel flushes it). nullopt once it closed the socket.
+std::optional<unsigned long> server_socket_queue(std::uint16_t server_port,
+                                                 std::uint16_t client_port) {
     std::ifstream in("/proc/self/net/tcp");
     std::string line;
     std::getline(in, line);  // header
@@ -150,9 +152,12 @@ bool server_holds_socket(std::uint16_t server_port, std::uint16_t client_port) {
             return colon == nullptr ? 0u
                                     : static_cast<unsigned>(std::strtoul(colon + 1, nullptr, 16));
         };
-        if (port_of(local) == server_port && port_of(remote) == client_port) return inode != 0;
+        if (port_of(local) == server_port && port_of(remote) == client_port) {
+            if (inode == 0) return std::nullopt;
+            return tx;
+        }
     }
-    return false;
+    return std::nullopt;
 }
 
 // -- What was published -----------------------------------------------------------------------
@@ -625,6 +630,8 @@ void staller(soak_run& run) {
         std::unique_ptr<crier::test::raw_connection> conn;
         std::uint16_t client_port = 0;
         clock_type::time_point since;
+        clock_type::time_point progress;  // when the server's send queue last changed
+        unsigned long queued = 0;
         int restarts = 0;
     };
     std::vector<stall> active;
@@ -632,6 +639,9 @@ void staller(soak_run& run) {
     // Fill time (a few MB of big events into the socket buffers and the hub queue) plus the
     // deadline plus the ticker's granularity.
     const auto bound = write_timeout + (CRIER_SOAK_TSAN ? 15s : 6s);
+    // From the last byte the peer took to the close: the deadline, the ticker's granularity
+    // (a quarter of the shortest timeout) and this loop's 50 ms polling.
+    const auto deadline_bound = write_timeout + (CRIER_SOAK_TSAN ? 2000ms : 600ms);
     for (int k = 0; !run.chaos_over.load() || !active.empty();) {
         if (!run.chaos_over.load() && clock_type::now() >= next && active.size() < 3) {
             next = clock_type::now() + 1500ms;
@@ -656,6 +666,7 @@ void staller(soak_run& run) {
                     ::getsockname(s.conn->fd(), reinterpret_cast<sockaddr*>(&addr), &len);
                     s.client_port = ntohs(addr.sin_port);
                     s.since = clock_type::now();
+                    s.progress = s.since;
                     s.restarts = run.restarts.load();
                     ++run.stalls;
                     active.push_back(std::move(s));
@@ -665,7 +676,12 @@ void staller(soak_run& run) {
         }
         for (auto it = active.begin(); it != active.end();) {
             const auto waited = clock_type::now() - it->since;
-            const bool held = server_holds_socket(run.server_port, it->client_port);
+            const auto queued = server_socket_queue(run.server_port, it->client_port);
+            const bool held = queued.has_value();
+            if (held && *queued != it->queued) {
+                it->queued = *queued;
+                it->progress = clock_type::now();
+            }
             if (held && waited < bound + 5s) {
                 ++it;
                 continue;
@@ -675,13 +691,14 @@ void staller(soak_run& run) {
             } else if (held) {
                 ++run.stalls_not_closed;
             } else {
+                const auto stuck = clock_type::now() - it->progress;
                 const auto ms =
-                    std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+                    std::chrono::duration_cast<std::chrono::milliseconds>(stuck).count();
                 ++run.stalls_closed;
                 long prev = run.stall_max_ms.load();
                 while (ms > prev && !run.stall_max_ms.compare_exchange_weak(prev, ms)) {
                 }
-                if (waited > bound) ++run.stalls_not_closed;
+                if (waited > bound || stuck > deadline_bound) ++run.stalls_not_closed;
             }
             linger l{1, 0};
             ::setsockopt(it->conn->fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -1016,7 +1033,8 @@ TEST(soak, chaos_keeps_every_promise) {
         "[soak] %llds%s: published %zu (http %zu, http failures %zu), received %zu, "
         "reconnects %zu (refused %zu, ended by server or proxy %zu), proxy cuts %zu of %zu, "
         "resyncs %zu, stalls %zu: closed by "
-        "deadline %zu (max %ld ms, late or never %zu, by restart %zu), vanished %zu, restarts %d, "
+        "deadline %zu (max %ld ms after the last byte taken, late or never %zu, by restart %zu), "
+        "vanished %zu, restarts %d, "
         "rss growth %.1f MiB (bound %.0f, baseline %.1f MiB), fds baseline %zu max %zu final %zu, "
         "gaps %zu (start window %zu, unplaced %zu, late %zu), duplicates %zu, order violations "
         "%zu (frames %zu, observer %zu; across channels %zu, observer %zu), data mismatches %zu, "
