@@ -235,6 +235,9 @@ struct soak_run {
     std::atomic<std::size_t> stalls_not_closed{0};
     std::atomic<std::size_t> stalls_by_restart{0};
     std::atomic<long> stall_max_ms{0};
+    std::atomic<std::size_t> quiet_stalls_closed{0};
+    std::atomic<long> quiet_stall_max_ms{0};
+    std::atomic<long> quiet_stall_min_ms{1'000'000};
     std::atomic<std::size_t> vanished{0};
     std::atomic<std::size_t> observer_overflows{0};
 };
@@ -623,37 +626,57 @@ void observer(soak_run& run, crier::hub& hub, std::atomic<bool>& done, observer_
 
 // -- Stallers and vanishers -------------------------------------------------------------------
 
-// Opens streams that stop reading after `connected` and measures how long the server takes to
-// close each one (it must, within its write deadline once its writes stop making progress).
-void staller(soak_run& run) {
+// Opens streams that stop reading after `connected` and watches the server's side of each in
+// /proc/net/tcp until the server closes it. Two kinds, taking turns:
+// - flooded (`horses`, with its large events): closed by whichever comes first, the queue
+//   overflow or the write deadline; only the total time is bounded;
+// - quiet (a channel of its own, which this thread fills with 700 KB events just until the
+//   server's send queue stops growing, so the hub queue never overflows): only the write
+//   deadline can close it, at most write_timeout after the server's last write progress
+//   (sooner is right too: the server's TCP_USER_TIMEOUT counts from when the peer's window
+//   closed, while the server's send buffer may still take bytes for a while).
+void staller(soak_run& run, crier::hub& hub) {
     struct stall {
         std::unique_ptr<crier::test::raw_connection> conn;
+        bool quiet = false;
+        std::string channel;
         std::uint16_t client_port = 0;
         clock_type::time_point since;
         clock_type::time_point progress;  // when the server's send queue last changed
         unsigned long queued = 0;
+        bool filling = false;
+        unsigned long queued_at_fill = 0;
+        int fills = 0;
+        clock_type::time_point next_fill;
         int restarts = 0;
     };
     std::vector<stall> active;
     auto next = clock_type::now();
-    // Fill time (a few MB of big events into the socket buffers and the hub queue) plus the
-    // deadline plus the ticker's granularity.
+    const std::string fill(700 * 1024, 'f');
+    // Flooded: fill time (a few MB into the socket buffers and the hub queue) plus the deadline
+    // plus the ticker's granularity.
     const auto bound = write_timeout + (CRIER_SOAK_TSAN ? 15s : 6s);
-    // From the last byte the peer took to the close: the deadline, the ticker's granularity
-    // (a quarter of the shortest timeout) and this loop's 50 ms polling.
-    const auto deadline_bound = write_timeout + (CRIER_SOAK_TSAN ? 2000ms : 600ms);
-    for (int k = 0; !run.chaos_over.load() || !active.empty();) {
+    // Quiet: from the last byte the peer took to the close, the deadline, the ticker's
+    // granularity (a quarter of the shortest timeout) and this loop's 50 ms polling.
+    const auto deadline_late = write_timeout + (CRIER_SOAK_TSAN ? 2000ms : 600ms);
+    const auto record_max = [](std::atomic<long>& max, long ms) {
+        long prev = max.load();
+        while (ms > prev && !max.compare_exchange_weak(prev, ms)) {
+        }
+    };
+    for (int k = 0; !run.chaos_over.load() || !active.empty(); ++k) {
         if (!run.chaos_over.load() && clock_type::now() >= next && active.size() < 3) {
             next = clock_type::now() + 1500ms;
             try {
                 stall s;
+                s.quiet = k % 2 == 1;
+                s.channel = s.quiet ? "stall:" + std::to_string(k) : "horses";
                 s.conn = std::make_unique<crier::test::raw_connection>(run.server_port);
                 int small = 4096;
                 ::setsockopt(s.conn->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-                s.conn->send(
-                    "GET /api/realtime/events?channel=horses HTTP/1.1\r\nHost: t\r\n"
-                    "Authorization: Bearer stall" +
-                    std::to_string(k++) + "\r\n\r\n");
+                s.conn->send("GET /api/realtime/events?channel=" + s.channel +
+                             " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer stall" +
+                             std::to_string(k) + "\r\n\r\n");
                 std::string buffer;
                 if (s.conn->read_until(
                         buffer,
@@ -667,6 +690,8 @@ void staller(soak_run& run) {
                     s.client_port = ntohs(addr.sin_port);
                     s.since = clock_type::now();
                     s.progress = s.since;
+                    s.filling = s.quiet;
+                    s.next_fill = s.since;
                     s.restarts = run.restarts.load();
                     ++run.stalls;
                     active.push_back(std::move(s));
@@ -675,12 +700,25 @@ void staller(soak_run& run) {
             }
         }
         for (auto it = active.begin(); it != active.end();) {
-            const auto waited = clock_type::now() - it->since;
+            const auto now = clock_type::now();
+            const auto waited = now - it->since;
             const auto queued = server_socket_queue(run.server_port, it->client_port);
             const bool held = queued.has_value();
             if (held && *queued != it->queued) {
                 it->queued = *queued;
-                it->progress = clock_type::now();
+                it->progress = now;
+            }
+            if (held && it->filling && now >= it->next_fill) {
+                if (it->fills > 0 && *queued <= it->queued_at_fill) {
+                    it->filling = false;  // stuck: one event at most waits in the hub queue
+                } else if (it->fills == 12) {
+                    it->filling = false;
+                } else {
+                    it->queued_at_fill = *queued;
+                    ++it->fills;
+                    (void)hub.publish(it->channel, "soak:fill", fill);
+                    it->next_fill = now + 200ms;
+                }
             }
             if (held && waited < bound + 5s) {
                 ++it;
@@ -690,15 +728,23 @@ void staller(soak_run& run) {
                 ++run.stalls_by_restart;
             } else if (held) {
                 ++run.stalls_not_closed;
-            } else {
-                const auto stuck = clock_type::now() - it->progress;
+            } else if (it->quiet) {
+                const auto stuck = now - it->progress;
                 const auto ms =
                     std::chrono::duration_cast<std::chrono::milliseconds>(stuck).count();
-                ++run.stalls_closed;
-                long prev = run.stall_max_ms.load();
-                while (ms > prev && !run.stall_max_ms.compare_exchange_weak(prev, ms)) {
+                ++run.quiet_stalls_closed;
+                record_max(run.quiet_stall_max_ms, ms);
+                long prev_min = run.quiet_stall_min_ms.load();
+                while (ms < prev_min &&
+                       !run.quiet_stall_min_ms.compare_exchange_weak(prev_min, ms)) {
                 }
-                if (waited > bound || stuck > deadline_bound) ++run.stalls_not_closed;
+                if (stuck > deadline_late) ++run.stalls_not_closed;
+            } else {
+                const auto ms =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+                ++run.stalls_closed;
+                record_max(run.stall_max_ms, ms);
+                if (waited > bound) ++run.stalls_not_closed;
             }
             linger l{1, 0};
             ::setsockopt(it->conn->fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -800,7 +846,7 @@ TEST(soak, chaos_keeps_every_promise) {
         for (int i = 0; i < sc.publishers; ++i)
             threads.emplace_back([&, i] { publisher(run, hub, i); });
         threads.emplace_back([&] { http_publisher(run); });
-        threads.emplace_back([&] { staller(run); });
+        threads.emplace_back([&] { staller(run, hub); });
         threads.emplace_back([&] { vanisher(run); });
 
         // The chaos phase: watch memory and sockets, restart the server twice.
@@ -1032,8 +1078,8 @@ TEST(soak, chaos_keeps_every_promise) {
     std::printf(
         "[soak] %llds%s: published %zu (http %zu, http failures %zu), received %zu, "
         "reconnects %zu (refused %zu, ended by server or proxy %zu), proxy cuts %zu of %zu, "
-        "resyncs %zu, stalls %zu: closed by "
-        "deadline %zu (max %ld ms after the last byte taken, late or never %zu, by restart %zu), "
+        "resyncs %zu, stalls %zu (closed: %zu flooded, max %ld ms; %zu quiet, %ld..%ld ms after "
+        "the last byte taken; late or never %zu; by restart %zu), "
         "vanished %zu, restarts %d, "
         "rss growth %.1f MiB (bound %.0f, baseline %.1f MiB), fds baseline %zu max %zu final %zu, "
         "gaps %zu (start window %zu, unplaced %zu, late %zu), duplicates %zu, order violations "
@@ -1042,7 +1088,8 @@ TEST(soak, chaos_keeps_every_promise) {
         static_cast<long long>(sc.chaos.count()), CRIER_SOAK_TSAN ? " tsan" : "", entries.size(),
         run.http_publishes.load(), run.http_failures.load(), received, reconnects, refused,
         ended_by_peer, proxy_cuts, proxy_accepted, resyncs, run.stalls.load(),
-        run.stalls_closed.load(), run.stall_max_ms.load(), run.stalls_not_closed.load(),
+        run.stalls_closed.load(), run.stall_max_ms.load(), run.quiet_stalls_closed.load(),
+        run.quiet_stall_min_ms.load(), run.quiet_stall_max_ms.load(), run.stalls_not_closed.load(),
         run.stalls_by_restart.load(), run.vanished.load(), run.restarts.load(), rss_growth_mib,
         rss_bound_mib, rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window,
         unplaced, late, duplicates, order, frame_order, observer_order, inversions,
@@ -1082,6 +1129,7 @@ TEST(soak, chaos_keeps_every_promise) {
     EXPECT_EQ(run.observer_overflows.load() == 0 ? unplaced : 0u, 0u);
     EXPECT_EQ(run.observer_overflows.load() == 0 ? observer_missing : 0u, 0u);
     EXPECT_GT(run.stalls_closed.load(), 0u);
+    EXPECT_GT(run.quiet_stalls_closed.load(), 0u);
     EXPECT_EQ(run.stalls_not_closed.load(), 0u)
         << "stalled streams closed by the write deadline (issue 8, defect 3)";
     EXPECT_LT(rss_growth_mib, rss_bound_mib) << "RSS bound";
