@@ -73,11 +73,13 @@ CRIER_DECL std::error_code parser::feed_impl(std::string_view chunk, void* ctx,
             }
         }
         const std::size_t end = detail::find_line_end(chunk, i);
+        // Invariant: a line longer than the bound fails whether it is complete or not, so the
+        // outcome does not depend on where the chunks were cut.
+        if (line_.size() + (end - i) > options_.max_event_bytes) {
+            failed_ = true;
+            return errc::event_too_large;
+        }
         if (end == n) {  // no line end yet: keep the partial line
-            if (line_.size() + (n - i) > options_.max_event_bytes) {
-                failed_ = true;
-                return errc::event_too_large;
-            }
             line_.append(chunk.substr(i));
             break;
         }
