@@ -3,9 +3,9 @@
 // payload, the same end of body (bytes consumed) and the same error, limits included.
 #include <crier/client/chunked_decoder.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <string>
+
+#include "fuzz_support.hpp"
 
 namespace {
 

@@ -4,9 +4,9 @@
 // valid Last-Event-ID, and validity follows the documented rule.
 #include <crier/sse/event_id.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <string>
+
+#include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider fdp(data, size);

@@ -4,13 +4,13 @@
 #ifndef CRIER_FUZZ_SUPPORT_HPP
 #define CRIER_FUZZ_SUPPORT_HPP
 
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
 #include <vector>
+
+#include <fuzzer/FuzzedDataProvider.h>
 
 namespace crier::fuzz {
 

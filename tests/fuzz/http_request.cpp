@@ -4,9 +4,9 @@
 // the same error as one whole read, and nothing read past the bytes received.
 #include <crier/http/request.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <string>
+
+#include "fuzz_support.hpp"
 
 namespace {
 
@@ -25,7 +25,8 @@ struct outcome {
 };
 
 // What connection.hpp's parse_next() does with the bytes a connection reads.
-outcome run(std::size_t max_head, std::size_t max_body, const std::vector<std::string_view>& reads) {
+outcome run(std::size_t max_head, std::size_t max_body,
+            const std::vector<std::string_view>& reads) {
     crier::http::request_parser parser(max_head);
     crier::http::request request;
     outcome out;
@@ -58,8 +59,8 @@ outcome run(std::size_t max_head, std::size_t max_body, const std::vector<std::s
             in.erase(0, request.content_length());
             have_head = false;
             seen s{std::string(request.method()), std::string(request.target()),
-                   std::string(request.body()), request.version_minor(), request.keep_alive(),
-                   {}};
+                   std::string(request.body()),   request.version_minor(),
+                   request.keep_alive(),          {}};
             for (const auto& [n, v] : request.headers()) s.headers.emplace_back(n, v);
             // Accessors must stay within the request's own bytes whatever it holds.
             (void)request.path();
@@ -81,8 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string bytes = fdp.ConsumeRandomLengthString(size);
     const auto reads = crier::fuzz::split(bytes, fdp);
     const outcome whole = run(max_head, max_body, {bytes});
-    for (const outcome& o : {run(max_head, max_body, reads),
-                             run(max_head, max_body, crier::fuzz::bytewise(bytes))}) {
+    for (const outcome& o :
+         {run(max_head, max_body, reads), run(max_head, max_body, crier::fuzz::bytewise(bytes))}) {
         CRIER_FUZZ_CHECK(o.requests == whole.requests);
         CRIER_FUZZ_CHECK(o.error_status == whole.error_status);
         CRIER_FUZZ_CHECK(o.error_message == whole.error_message);

@@ -8,22 +8,29 @@
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/parser.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <simdjson.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 
+#include "fuzz_support.hpp"
+
 namespace {
+
+// CRIER_FUZZ_TRACE=1 prints the program and what each subscription received (to reproduce a
+// failure by hand: crier_fuzz_hub_program <crash file>).
+const bool trace = std::getenv("CRIER_FUZZ_TRACE") != nullptr;
 
 const std::string channel_names[] = {"a", "b", "c", "user:u"};
 
 struct published {
     unsigned mask = 0;  // channels, one bit each
     std::string type, data;
+    std::string wire_data;  // as an SSE event carries it (line ends as LF)
 };
 
 struct subscriber {
@@ -33,6 +40,7 @@ struct subscriber {
     crier::sse::parser parser;
     std::vector<std::uint64_t> received;  // event seqs, batch items unpacked
     std::vector<std::pair<std::string, std::string>> contents;
+    std::vector<bool> in_batch;  // a batch item (its data is a JSON string: exact)
     bool resync = false;
 };
 
@@ -59,6 +67,7 @@ void drain(subscriber& s, std::uint64_t epoch) {
                     CRIER_FUZZ_CHECK(parsed && parsed->epoch == epoch);
                     s.received.push_back(parsed->seq);
                     s.contents.emplace_back(type, data);
+                    s.in_batch.push_back(true);
                 }
                 return;
             }
@@ -66,6 +75,7 @@ void drain(subscriber& s, std::uint64_t epoch) {
             CRIER_FUZZ_CHECK(parsed && parsed->epoch == epoch);
             s.received.push_back(parsed->seq);
             s.contents.emplace_back(e.type, e.data);
+            s.in_batch.push_back(false);
         });
         CRIER_FUZZ_CHECK(!ec);
     }
@@ -99,13 +109,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     if (mask & (1u << i)) channels.emplace_back(channel_names[i]);
                 }
                 const std::string type = fdp.ConsumeBool() ? "horses:created" : "t";
-                const std::string text = "e" + std::to_string(accepted.size()) + "\n" +
-                                         fdp.ConsumeRandomLengthString(8);
+                const std::string text =
+                    "e" + std::to_string(accepted.size()) + "\n" + fdp.ConsumeRandomLengthString(8);
                 const auto r = hub.publish(std::span<const std::string_view>(channels), type, text);
                 if (r.error) break;  // refused (e.g. invalid UTF-8): nothing to deliver
                 CRIER_FUZZ_CHECK(!r.duplicate && r.id.epoch == epoch);
                 CRIER_FUZZ_CHECK(accepted.empty() || accepted.rbegin()->first < r.id.seq);
-                accepted[r.id.seq] = {mask, type, text};
+                // SSE has no way to carry a CR: the encoder splits lines at CR, LF and CRLF, so
+                // a reader gets each line end back as LF.
+                std::string expected;
+                for (std::size_t i = 0; i < text.size(); ++i) {
+                    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+                    expected.push_back(text[i] == '\r' ? '\n' : text[i]);
+                }
+                accepted[r.id.seq] = {mask, type, text, expected};
+                if (trace)
+                    std::fprintf(stderr, "publish mask=%u seq=%llu held=%d\n", mask,
+                                 static_cast<unsigned long long>(r.id.seq), r.held);
                 ids_seen.push_back(r.id_text());
                 break;
             }
@@ -119,19 +139,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 options.user_id = fdp.ConsumeBool() ? "u" : "";
                 s->start = hub.current_id().seq;
                 switch (fdp.ConsumeIntegralInRange(0, 3)) {
-                    case 0: break;
+                    case 0:
+                        break;
                     case 1:
                         if (!ids_seen.empty()) {
-                            options.last_event_id = ids_seen[fdp.ConsumeIntegralInRange<std::size_t>(
-                                0, ids_seen.size() - 1)];
+                            options.last_event_id =
+                                ids_seen[fdp.ConsumeIntegralInRange<std::size_t>(
+                                    0, ids_seen.size() - 1)];
                             s->start = crier::sse::parse_event_id(options.last_event_id)->seq;
                         }
                         break;
-                    case 2: options.last_event_id = "ffff-1"; break;  // foreign epoch: resync
-                    default: options.last_event_id = fdp.ConsumeRandomLengthString(12); break;
+                    case 2:
+                        options.last_event_id = "ffff-1";
+                        break;  // foreign epoch: resync
+                    default:
+                        options.last_event_id = fdp.ConsumeRandomLengthString(12);
+                        break;
                 }
                 std::error_code ec;
                 s->sub = hub.subscribe(std::move(options), ec);
+                if (trace) {
+                    std::fprintf(stderr, "subscribe #%zu mask=%u start=%llu ec=%s\n", subs.size(),
+                                 s->mask, static_cast<unsigned long long>(s->start),
+                                 ec.message().c_str());
+                }
                 if (ec) break;  // refused (per-user cap, bad id): nothing promised
                 subs.push_back(std::move(s));
                 break;
@@ -144,17 +175,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 break;
             case 4:
                 if (!subs.empty()) {
-                    subs.erase(subs.begin() + static_cast<std::ptrdiff_t>(
-                                                  fdp.ConsumeIntegralInRange<std::size_t>(
-                                                      0, subs.size() - 1)));
+                    subs.erase(subs.begin() +
+                               static_cast<std::ptrdiff_t>(
+                                   fdp.ConsumeIntegralInRange<std::size_t>(0, subs.size() - 1)));
                 }
                 break;
-            default: hub.flush_batches(); break;
+            default:
+                if (trace) std::fprintf(stderr, "flush_batches\n");
+                hub.flush_batches();
+                break;
         }
     }
     hub.flush_batches();
     for (auto& s : subs) {
         drain(*s, epoch);
+        if (trace) {
+            std::fprintf(stderr, "sub mask=%u start=%llu resync=%d closed=%d received:", s->mask,
+                         static_cast<unsigned long long>(s->start), s->resync,
+                         static_cast<bool>(s->sub.closed()));
+            for (auto seq : s->received)
+                std::fprintf(stderr, " %llu", static_cast<unsigned long long>(seq));
+            std::fprintf(stderr, "\n");
+        }
         if (s->sub.closed()) continue;  // closed (overflow): the client reconnects and resumes
         // Each once, in increasing id order, accepted on a channel of this subscription, with
         // its type and data.
@@ -165,7 +207,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             CRIER_FUZZ_CHECK(it != accepted.end());
             CRIER_FUZZ_CHECK((it->second.mask & s->mask) != 0);
             CRIER_FUZZ_CHECK(s->contents[i].first == it->second.type);
-            CRIER_FUZZ_CHECK(s->contents[i].second == it->second.data);
+            CRIER_FUZZ_CHECK(s->contents[i].second ==
+                             (s->in_batch[i] ? it->second.data : it->second.wire_data));
         }
         if (s->resync) continue;  // loss, said loudly
         const std::set<std::uint64_t> got(s->received.begin(), s->received.end());

@@ -5,9 +5,9 @@
 // straight from the input is accepted only if it is exactly its own correct signature.
 #include <crier/adapters/jwt.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <string>
+
+#include "fuzz_support.hpp"
 
 namespace {
 
@@ -20,8 +20,8 @@ bool properly_signed(std::string_view token) {
     const auto dot1 = token.find('.');
     const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
     if (dot2 == std::string_view::npos) return false;
-    for (const auto part : {token.substr(0, dot1), token.substr(dot1 + 1, dot2 - dot1 - 1),
-                            token.substr(dot2 + 1)}) {
+    for (const auto part :
+         {token.substr(0, dot1), token.substr(dot1 + 1, dot2 - dot1 - 1), token.substr(dot2 + 1)}) {
         const auto bytes = jwt_verifier::base64url_decode(part);
         if (!bytes || jwt_verifier::base64url_encode(*bytes) != part) return false;
     }
@@ -59,11 +59,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string mutated = token;
         const auto at = fdp.ConsumeIntegralInRange<std::size_t>(0, mutated.size() - 1);
         switch (fdp.ConsumeIntegralInRange(0, 4)) {
-            case 0: mutated[at] = static_cast<char>(fdp.ConsumeIntegral<unsigned char>()); break;
-            case 1: mutated.insert(at, 1, static_cast<char>(fdp.ConsumeIntegral<char>())); break;
-            case 2: mutated.erase(at, 1); break;
-            case 3: mutated.append(fdp.ConsumeIntegralInRange<std::size_t>(1, 3), '='); break;
-            default: mutated.push_back(static_cast<char>(fdp.ConsumeIntegral<char>())); break;
+            case 0:
+                mutated[at] = static_cast<char>(fdp.ConsumeIntegral<unsigned char>());
+                break;
+            case 1:
+                mutated.insert(at, 1, static_cast<char>(fdp.ConsumeIntegral<char>()));
+                break;
+            case 2:
+                mutated.erase(at, 1);
+                break;
+            case 3:
+                mutated.append(fdp.ConsumeIntegralInRange<std::size_t>(1, 3), '=');
+                break;
+            default:
+                mutated.push_back(static_cast<char>(fdp.ConsumeIntegral<char>()));
+                break;
         }
         if (mutated == token) continue;
         CRIER_FUZZ_CHECK(!verifier.verify(mutated, ec));

@@ -8,12 +8,12 @@
 #include <crier/http/request.hpp>
 #include <crier/http/response.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <simdjson.h>
 
 #include <charconv>
 #include <string>
+
+#include "fuzz_support.hpp"
 
 namespace {
 
@@ -21,15 +21,14 @@ crier::adapters::detail::server_state& state() {
     // One hub for the whole run, as a server has: history, dedup and ids carry across inputs.
     static crier::hub hub({.history_size = 16, .rate_limit = 0});
     static crier::adapters::detail::server_state s(
-        hub, {.authenticate = [](const crier::http::request& r)
-                  -> std::optional<crier::adapters::principal> {
-                  // The input picks who calls: the anonymous, a publisher, or someone refused.
-                  const auto who = r.header("x-who").value_or("");
-                  if (who == "nobody") return std::nullopt;
-                  if (who == "anon") return crier::adapters::principal{};
-                  return crier::adapters::principal{
-                      .user_id = "u1", .admin = true, .publisher = true};
-              }});
+        hub, {.authenticate =
+                  [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {
+            // The input picks who calls: the anonymous, a publisher, or someone refused.
+            const auto who = r.header("x-who").value_or("");
+            if (who == "nobody") return std::nullopt;
+            if (who == "anon") return crier::adapters::principal{};
+            return crier::adapters::principal{.user_id = "u1", .admin = true, .publisher = true};
+        }});
     return s;
 }
 

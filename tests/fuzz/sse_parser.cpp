@@ -4,11 +4,11 @@
 // the chunk holding the byte at which the stream became invalid.
 #include <crier/sse/parser.hpp>
 
-#include "fuzz_support.hpp"
-
 #include <optional>
 #include <string>
 #include <tuple>
+
+#include "fuzz_support.hpp"
 
 namespace {
 
