@@ -11,6 +11,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <cstdio>
 #include <string>
 
 #include "fuzz_support.hpp"
@@ -67,7 +68,10 @@ void check_response(const crier::http::response& r) {
     if (r.status >= 400) {
         simdjson::dom::parser parser;
         simdjson::dom::element doc;
-        CRIER_FUZZ_CHECK(!parser.parse(r.body).get(doc));
+        if (parser.parse(r.body).get(doc)) {
+            std::fprintf(stderr, "status %d, body not JSON: %s\n", r.status, r.body.c_str());
+            CRIER_FUZZ_CHECK(!"a refusal's body is JSON");
+        }
         std::int64_t status = 0;
         CRIER_FUZZ_CHECK(!doc["error"]["status"].get_int64().get(status) && status == r.status);
         CRIER_FUZZ_CHECK(!doc["error"]["code"].get_string().error());
