@@ -5,6 +5,9 @@
 // straight from the input is accepted only if it is exactly its own correct signature.
 #include <crier/adapters/jwt.hpp>
 
+#include <fmt/format.h>
+
+#include <limits>
 #include <string>
 
 #include "fuzz_support.hpp"
@@ -48,8 +51,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string raw = fdp.ConsumeRandomLengthString(512);
     if (verifier.verify(raw, ec)) CRIER_FUZZ_CHECK(properly_signed(raw));
 
-    // Claims from the input, signed with the key.
-    const std::string claims = fdp.ConsumeRandomLengthString(512);
+    // Claims signed with the key: from the input as they are, or valid ones whose NumericDates
+    // the input picks (integers to the int64 limits, fractions, exponents).
+    std::string claims;
+    if (fdp.ConsumeBool()) {
+        claims = fdp.ConsumeRandomLengthString(512);
+    } else {
+        auto date = [&] {
+            switch (fdp.ConsumeIntegralInRange(0, 3)) {
+                case 0:
+                    return std::to_string(fdp.ConsumeIntegral<std::int64_t>());
+                case 1:
+                    return std::to_string(std::numeric_limits<std::int64_t>::max());
+                case 2:
+                    return fmt::format("{}", fdp.ConsumeFloatingPoint<double>());
+                default:
+                    return std::string("9999999999");
+            }
+        };
+        claims = fmt::format(R"({{"sub":"u","exp":{})", date());
+        if (fdp.ConsumeBool()) claims += fmt::format(R"(,"nbf":{})", date());
+        claims += "}";
+    }
     const std::string token = jwt_verifier::sign(claims, key);
     CRIER_FUZZ_CHECK(properly_signed(token));
     if (!verifier.verify(token, ec)) return 0;
