@@ -45,7 +45,8 @@ struct jwt_claims {
     std::string subject;     ///< `sub` (a string, or a number written in decimal)
     bool admin = false;      ///< `admin: true` or `role: "admin"`
     bool publisher = false;  ///< `publish: true`, or admin
-    std::optional<std::chrono::system_clock::time_point> expires;  ///< `exp`
+    /// `exp` (NumericDate: fractional seconds allowed), clamped to ±2^33 s around 1970.
+    std::optional<std::chrono::system_clock::time_point> expires;
 };
 
 /// Verifies HS256 tokens and turns them into principals. Stateless and thread-safe.
@@ -53,7 +54,9 @@ class jwt_verifier {
 public:
     explicit jwt_verifier(jwt_options options) : options_(std::move(options)) {}
 
-    /// Verifies a compact JWS (`header.payload.signature`). On failure returns nullopt and sets
+    /// Verifies a compact JWS (`header.payload.signature`), each part canonical unpadded
+    /// base64url. `exp` and `nbf` are JSON numbers of seconds (fractions allowed); one that is
+    /// present but not such a number refuses the token. On failure returns nullopt and sets
     /// `ec` to errc::unauthorized; `why` (when given) names the reason.
     [[nodiscard]] std::optional<jwt_claims> verify(std::string_view token, std::error_code& ec,
                                                    std::string* why = nullptr) const {
