@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -321,6 +322,17 @@ TEST(parser, limits_do_not_depend_on_chunking) {
     // A partial BOM turned text counts towards its line.
     expect_limits_chunking_invariant("\xEF\xBB" + std::string(14, 'z') + "\n" + ok, max, false);
     expect_limits_chunking_invariant("\xEF\xBB" + std::string(15, 'z') + "\n" + ok, max, true);
+}
+
+TEST(parser, largest_bound_means_unbounded) {
+    // max_event_bytes + 1 used to wrap to 0 here, refusing every data line.
+    crier::sse::parser p({.max_event_bytes = std::numeric_limits<std::size_t>::max()});
+    int n = 0;
+    EXPECT_FALSE(p.feed("data: x\n\n", [&](const crier::sse::event& e) {
+        EXPECT_EQ(e.data, "x");
+        ++n;
+    }));
+    EXPECT_EQ(n, 1);
 }
 
 // The examples of WHATWG HTML §9.2.6.

@@ -122,7 +122,9 @@ CRIER_DECL std::error_code parser::process_line(std::string_view line, void* ctx
         if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
-        if (data_.size() + value.size() + 1 > options_.max_event_bytes + 1) {
+        // data_ holds each line plus its LF, the last of which the event drops: data_ + value
+        // is the event's size (written without "+ 1" on both sides, which wraps at SIZE_MAX).
+        if (data_.size() + value.size() > options_.max_event_bytes) {
             return errc::event_too_large;
         }
         data_.append(value);
