@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,7 +45,8 @@ struct jwt_claims {
     std::string subject;     ///< `sub` (a string, or a number written in decimal)
     bool admin = false;      ///< `admin: true` or `role: "admin"`
     bool publisher = false;  ///< `publish: true`, or admin
-    std::optional<std::chrono::system_clock::time_point> expires;  ///< `exp`
+    /// `exp` (NumericDate: fractional seconds allowed), clamped to ±2^33 s around 1970.
+    std::optional<std::chrono::system_clock::time_point> expires;
 };
 
 /// Verifies HS256 tokens and turns them into principals. Stateless and thread-safe.
@@ -52,7 +54,9 @@ class jwt_verifier {
 public:
     explicit jwt_verifier(jwt_options options) : options_(std::move(options)) {}
 
-    /// Verifies a compact JWS (`header.payload.signature`). On failure returns nullopt and sets
+    /// Verifies a compact JWS (`header.payload.signature`), each part canonical unpadded
+    /// base64url. `exp` and `nbf` are JSON numbers of seconds (fractions allowed); one that is
+    /// present but not such a number refuses the token. On failure returns nullopt and sets
     /// `ec` to errc::unauthorized; `why` (when given) names the reason.
     [[nodiscard]] std::optional<jwt_claims> verify(std::string_view token, std::error_code& ec,
                                                    std::string* why = nullptr) const {
@@ -98,22 +102,37 @@ public:
         } else {
             return fail("no sub claim");
         }
-        // Compare in seconds: a far-future exp in nanoseconds would overflow a time_point.
-        const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count();
-        const std::int64_t leeway = options_.leeway.count();
-        std::int64_t exp = 0;
-        if (!claims["exp"].get_int64().get(exp)) {
-            if (now > exp + leeway) return fail("token expired");
-            out.expires = std::chrono::system_clock::time_point(
-                std::chrono::seconds(std::min<std::int64_t>(exp, std::int64_t{1} << 33)));
-        } else if (options_.require_exp) {
-            return fail("no exp claim");
+        // Compare in (fractional) seconds as doubles: NumericDate may be non-integer (RFC 7519
+        // §2), and nothing here can overflow, whatever the token says (exp = INT64_MAX is fine).
+        const double now =
+            std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        const auto leeway = static_cast<double>(options_.leeway.count());
+        double exp = 0;
+        switch (numeric_date(claims, "exp", exp)) {
+            case claim::malformed:
+                return fail("bad exp claim");
+            case claim::absent:
+                if (options_.require_exp) return fail("no exp claim");
+                break;
+            case claim::present:
+                if (now > exp + leeway) return fail("token expired");
+                // Saturate: a far-future exp in nanoseconds would overflow a time_point.
+                out.expires = std::chrono::system_clock::time_point(
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                        std::chrono::duration<double>(
+                            std::clamp(exp, -max_expiry_seconds, max_expiry_seconds))));
+                break;
         }
-        std::int64_t nbf = 0;
-        if (!claims["nbf"].get_int64().get(nbf) && now + leeway < nbf) {
-            return fail("token not yet valid");
+        double nbf = 0;
+        switch (numeric_date(claims, "nbf", nbf)) {
+            case claim::malformed:
+                return fail("bad nbf claim");
+            case claim::absent:
+                break;
+            case claim::present:
+                if (now + leeway < nbf) return fail("token not yet valid");
+                break;
         }
         std::string_view text;
         if (!options_.issuer.empty() &&
@@ -181,9 +200,12 @@ public:
         return out;
     }
 
-    /// Base64url (padding tolerated); nullopt on a character outside the alphabet.
+    /// Canonical unpadded base64url (RFC 7515 §2, RFC 4648 §5): nullopt on a character outside
+    /// the alphabet, on `=` padding, on a length that no encoding has (4n+1) and on non-zero
+    /// unused bits in the last character. Exactly one text decodes to given bytes, so a token that
+    /// verifies is byte for byte the one that was issued.
     [[nodiscard]] static std::optional<std::string> base64url_decode(std::string_view text) {
-        while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+        if (text.size() % 4 == 1) return std::nullopt;
         std::string out;
         out.reserve(text.size() * 3 / 4);
         std::uint32_t acc = 0;
@@ -208,11 +230,37 @@ public:
                 out.push_back(static_cast<char>((acc >> bits) & 0xff));
             }
         }
-        if (text.size() % 4 == 1) return std::nullopt;  // no valid encoding ends like that
+        // The 2 or 4 bits left over are padding that the encoder writes as zeros.
+        if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
         return out;
     }
 
 private:
+    enum class claim { absent, present, malformed };
+
+    /// Farthest expiry (either side of 1970) reported in jwt_claims::expires, about 272 years:
+    /// what a time_point in nanoseconds holds with room to spare.
+    static constexpr double max_expiry_seconds = 8589934592.0;  // 2^33
+
+    /// Reads a NumericDate claim: any JSON number of seconds within the range of int64 (fractions
+    /// allowed); anything else that is present — a string, a bool, null, an absurd number — is
+    /// malformed, so the caller refuses the token instead of ignoring the claim.
+    static claim numeric_date(simdjson::dom::element claims, const char* name, double& out) {
+        simdjson::dom::element value;
+        if (claims[name].get(value)) return claim::absent;
+        std::int64_t i = 0;
+        std::uint64_t u = 0;
+        if (!value.get_int64().get(i)) {
+            out = static_cast<double>(i);
+        } else if (!value.get_uint64().get(u)) {
+            return claim::malformed;  // past INT64_MAX: absurd
+        } else if (value.get_double().get(out) || !std::isfinite(out) ||
+                   !(out >= -9223372036854775808.0 && out < 9223372036854775808.0)) {
+            return claim::malformed;
+        }
+        return claim::present;
+    }
+
     static std::string sign_raw(std::string_view input, std::string_view secret) {
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned int len = 0;

@@ -25,8 +25,9 @@ struct event {
 
 /// Bounds of a parser.
 struct parser_options {
-    /// Largest line and largest event data accepted; past it feed() fails with
-    /// errc::event_too_large. Default CRIER_SSE_MAX_EVENT_BYTES (16 MiB).
+    /// Largest line (of any field, comments included; line end not counted) and largest event
+    /// data accepted; past it feed() fails with errc::event_too_large, at the same byte however
+    /// the stream is chunked. Default CRIER_SSE_MAX_EVENT_BYTES (16 MiB).
     std::size_t max_event_bytes = CRIER_SSE_MAX_EVENT_BYTES;
 };
 
@@ -35,7 +36,8 @@ struct parser_options {
 /// endings (also split across chunks); comments; fields without a colon; one space after the
 /// colon removed; `id` with NUL ignored; `retry` only when all ASCII digits; dispatch on a blank
 /// line; empty data dispatches nothing; a pending event is discarded at end of stream; invalid
-/// UTF-8 is replaced by U+FFFD. Any chunking of the same bytes yields the same events.
+/// UTF-8 is replaced by U+FFFD. Any chunking of the same bytes yields the same events, and the same
+/// error after them when a bound is exceeded.
 ///
 /// The last event id and the reconnection time belong to the event *source*, so they survive
 /// begin_stream(); everything else is per stream.

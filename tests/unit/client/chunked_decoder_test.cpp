@@ -162,6 +162,32 @@ TEST(chunked_decoder, bounds_extensions_and_trailers) {
     EXPECT_EQ(decode_pieces({long_trailer}).ec, crier::errc::protocol_error);
 }
 
+// Leading zeros count towards the size line's bound: an endless "000…" is refused as soon as it
+// is too long, not scanned forever, and the same however it is cut.
+TEST(chunked_decoder, bounds_leading_zeros) {
+    constexpr std::size_t max = chunked_decoder::max_line_bytes;
+    const std::string endless(max + 1, '0');
+    // Within the bound: max - 1 digits and the CR.
+    const std::string longest = std::string(max - 2, '0') + "1\r\na\r\n0\r\n\r\n";
+    for (const auto& [input, ok] :
+         {std::pair{endless, false}, std::pair{endless + "1\r\na\r\n", false},
+          std::pair{longest, true}}) {
+        std::vector<std::string_view> bytewise;
+        for (std::size_t i = 0; i < input.size(); ++i) {
+            bytewise.push_back(std::string_view(input).substr(i, 1));
+        }
+        for (const auto& r : {decode_pieces({input}), decode_pieces(bytewise)}) {
+            if (ok) {
+                EXPECT_FALSE(r.ec);
+                EXPECT_TRUE(r.done);
+                EXPECT_EQ(r.payload, "a");
+            } else {
+                EXPECT_EQ(r.ec, crier::errc::protocol_error) << input.size();
+            }
+        }
+    }
+}
+
 TEST(chunked_decoder, stays_failed_until_reset) {
     chunked_decoder d;
     std::size_t consumed = 0;

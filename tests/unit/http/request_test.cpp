@@ -112,7 +112,8 @@ TEST(request_parser, head_size_is_bounded) {
     EXPECT_EQ(q.error_status(), 431);
     // Too many headers.
     std::string many = "GET / HTTP/1.1\r\n";
-    for (int i = 0; i < 101; ++i) many += "H" + std::to_string(i) + ": v\r\n";
+    // append(), not "H" + std::string: GCC 12 at -O3 reports a false -Wrestrict on that.
+    for (int i = 0; i < 101; ++i) many.append("H").append(std::to_string(i)).append(": v\r\n");
     many += "\r\n";
     request_parser big(1 << 20);
     EXPECT_EQ(big.parse(many, r), parse_result::error);

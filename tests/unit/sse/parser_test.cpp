@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -237,6 +238,101 @@ TEST(parser, bounded_event_size) {
     crier::sse::parser q({.max_event_bytes = 16});
     EXPECT_FALSE(q.feed("data: 0123", ignore));
     EXPECT_EQ(q.feed("456789abcdef", ignore), crier::errc::event_too_large);
+}
+
+// What feeding a stream in given chunks produced: the events, and where it failed (the index of
+// the chunk whose feed() returned the error, or -1).
+struct outcome {
+    std::vector<recorded> events;
+    std::error_code error;
+    int failed_chunk = -1;
+};
+
+outcome feed_all(std::size_t max_event_bytes, const std::vector<std::string_view>& chunks) {
+    crier::sse::parser p({.max_event_bytes = max_event_bytes});
+    outcome out;
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        const auto ec = p.feed(chunks[i], [&](const crier::sse::event& e) {
+            EXPECT_LT(out.failed_chunk, 0) << "event after the error";
+            out.events.push_back(
+                {std::string(e.type), std::string(e.data), std::string(e.last_event_id)});
+        });
+        if (ec && out.failed_chunk < 0) {
+            out.error = ec;
+            out.failed_chunk = static_cast<int>(i);
+        }
+        if (out.failed_chunk >= 0) {
+            EXPECT_TRUE(ec) << "a failed parser must stay failed";
+        }
+    }
+    return out;
+}
+
+// The limits too are independent of chunking: one whole feed, byte by byte and every split in
+// two give the same events and the same error, reported by the chunk holding the byte at which
+// the stream became too large.
+void expect_limits_chunking_invariant(std::string_view bytes, std::size_t max_event_bytes,
+                                      bool must_fail) {
+    SCOPED_TRACE(testing::PrintToString(std::string(bytes)));
+    const outcome whole = feed_all(max_event_bytes, {bytes});
+    EXPECT_EQ(whole.error == crier::errc::event_too_large, must_fail) << whole.error.message();
+    std::vector<std::string_view> bytewise;
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytewise.push_back(bytes.substr(i, 1));
+    const outcome by_byte = feed_all(max_event_bytes, bytewise);
+    EXPECT_EQ(by_byte.events, whole.events) << "byte by byte";
+    EXPECT_EQ(by_byte.error, whole.error) << "byte by byte";
+    for (std::size_t split = 0; split <= bytes.size(); ++split) {
+        const outcome two =
+            feed_all(max_event_bytes, {bytes.substr(0, split), bytes.substr(split)});
+        EXPECT_EQ(two.events, whole.events) << "split at " << split;
+        EXPECT_EQ(two.error, whole.error) << "split at " << split;
+        if (by_byte.failed_chunk >= 0) {
+            const int expected = static_cast<std::size_t>(by_byte.failed_chunk) < split ? 0 : 1;
+            EXPECT_EQ(two.failed_chunk, expected) << "split at " << split;
+        }
+    }
+}
+
+TEST(parser, limits_do_not_depend_on_chunking) {
+    constexpr std::size_t max = 16;
+    const std::string over(20, 'x');    // longer than any line may be
+    const std::string at_max(12, 'y');  // "id: " + 12 = 16 bytes: a line exactly at the bound
+    const std::string ok = "data: a\n\n";
+    for (const std::string& eol : {std::string("\n"), std::string("\r\n"), std::string("\r")}) {
+        SCOPED_TRACE(testing::PrintToString(eol));
+        // A line over the bound in each kind of field, after an event that must still arrive.
+        for (const std::string_view field :
+             {"data: ", "id: ", "event: ", ": ", "retry: ", "foo: ", ""}) {
+            std::string bytes = ok + std::string(field) + over + eol + "data: b" + eol + eol;
+            if (field == "retry: ")
+                bytes = ok + std::string(field) + std::string(20, '7') + eol + eol;
+            expect_limits_chunking_invariant(bytes, max, true);
+        }
+        // Event data over the bound, each line within it.
+        expect_limits_chunking_invariant(
+            ok + "data: 0123456789" + eol + "data: 0123456789" + eol + eol, max, true);
+        // Exactly at the bounds: accepted however it is cut.
+        expect_limits_chunking_invariant("id: " + at_max + eol + "event: " + std::string(9, 't') +
+                                             eol + "data: " + std::string(10, 'd') + eol + eol +
+                                             ": " + std::string(14, 'c') + eol,
+                                         max, false);
+        expect_limits_chunking_invariant("data: 0123456789" + eol + "data: 01234" + eol + eol, max,
+                                         false);
+    }
+    // A partial BOM turned text counts towards its line.
+    expect_limits_chunking_invariant("\xEF\xBB" + std::string(14, 'z') + "\n" + ok, max, false);
+    expect_limits_chunking_invariant("\xEF\xBB" + std::string(15, 'z') + "\n" + ok, max, true);
+}
+
+TEST(parser, largest_bound_means_unbounded) {
+    // max_event_bytes + 1 used to wrap to 0 here, refusing every data line.
+    crier::sse::parser p({.max_event_bytes = std::numeric_limits<std::size_t>::max()});
+    int n = 0;
+    EXPECT_FALSE(p.feed("data: x\n\n", [&](const crier::sse::event& e) {
+        EXPECT_EQ(e.data, "x");
+        ++n;
+    }));
+    EXPECT_EQ(n, 1);
 }
 
 // The examples of WHATWG HTML §9.2.6.

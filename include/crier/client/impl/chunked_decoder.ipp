@@ -33,7 +33,8 @@ CRIER_DECL std::error_code chunked_decoder::decode_impl(std::string_view in, std
                     if (remaining_ != 0 || digit != 0) ++digits_;
                     if (digits_ > 16) return fail();
                     remaining_ = remaining_ * 16 + static_cast<unsigned>(digit);
-                    ++line_bytes_;
+                    // Leading zeros are unbounded in the grammar; the line's bound covers them.
+                    if (++line_bytes_ > max_line_bytes) return fail();
                     ++i;
                     break;
                 }

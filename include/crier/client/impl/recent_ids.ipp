@@ -17,7 +17,11 @@ CRIER_DECL bool recent_ids::insert(std::string_view id) {
     }
     std::string& slot = ring_[next_];
     index_.erase(slot);
-    slot.assign(id);
+    // clear() + append() rather than assign(): `id` cannot alias the slot (it is not in the
+    // index), and assign()'s aliasing branch makes GCC 12 at -O3 report a false -Wrestrict.
+    // The slot keeps its capacity, so a full ring stops allocating.
+    slot.clear();
+    slot.append(id);
     index_.insert(slot);
     next_ = (next_ + 1) % capacity_;
     return true;

@@ -73,11 +73,13 @@ CRIER_DECL std::error_code parser::feed_impl(std::string_view chunk, void* ctx,
             }
         }
         const std::size_t end = detail::find_line_end(chunk, i);
+        // Invariant: a line longer than the bound fails whether it is complete or not, so the
+        // outcome does not depend on where the chunks were cut.
+        if (line_.size() + (end - i) > options_.max_event_bytes) {
+            failed_ = true;
+            return errc::event_too_large;
+        }
         if (end == n) {  // no line end yet: keep the partial line
-            if (line_.size() + (n - i) > options_.max_event_bytes) {
-                failed_ = true;
-                return errc::event_too_large;
-            }
             line_.append(chunk.substr(i));
             break;
         }
@@ -120,7 +122,9 @@ CRIER_DECL std::error_code parser::process_line(std::string_view line, void* ctx
         if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
     }
     if (field == "data") {
-        if (data_.size() + value.size() + 1 > options_.max_event_bytes + 1) {
+        // data_ holds each line plus its LF, the last of which the event drops: data_ + value
+        // is the event's size (written without "+ 1" on both sides, which wraps at SIZE_MAX).
+        if (data_.size() + value.size() > options_.max_event_bytes) {
             return errc::event_too_large;
         }
         data_.append(value);
