@@ -30,9 +30,16 @@ TEST(event_id, parse_round_trip) {
 TEST(event_id, parse_rejects_foreign_ids) {
     for (std::string_view bad :
          {"", "-", "12", "a-", "-1", "A-1", "g-1", "1-x", "1-2-3", "1--2", " 1-2", "1-2 ",
-          "10000000000000000-1", "1-18446744073709551616", "1-+2"}) {
+          "10000000000000000-1", "1-18446744073709551616", "1-+2",
+          // one id has one text: no leading zeros (found by the event_id fuzz target)
+          "4-00", "04-0", "4-01", "00-1", "0a-1"}) {
         EXPECT_EQ(crier::sse::parse_event_id(bad), std::nullopt) << bad;
     }
+}
+
+TEST(event_id, zero_parts_have_one_text) {
+    EXPECT_EQ(crier::sse::parse_event_id("0-0"), (crier::sse::event_id{0, 0}));
+    EXPECT_EQ(crier::sse::parse_event_id("a-0"), (crier::sse::event_id{10, 0}));
 }
 
 TEST(event_id, ordering) {

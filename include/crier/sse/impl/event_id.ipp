@@ -27,7 +27,11 @@ CRIER_DECL std::optional<event_id> parse_event_id(std::string_view text) noexcep
     const std::string_view epoch = text.substr(0, dash);
     const std::string_view seq = text.substr(dash + 1);
     if (seq.empty() || seq.size() > 20) return std::nullopt;
-    // from_chars accepts uppercase hex; the wire form is lowercase only, so one id has one text.
+    // One id has one text: the wire form has no leading zeros (to_chars writes none) and
+    // lowercase hex only (from_chars would accept uppercase).
+    if ((epoch[0] == '0' && epoch.size() > 1) || (seq[0] == '0' && seq.size() > 1)) {
+        return std::nullopt;
+    }
     for (char c : epoch) {
         if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
     }
