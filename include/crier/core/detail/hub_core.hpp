@@ -5,7 +5,6 @@
 
 #include <crier/core/backplane.hpp>
 #include <crier/core/detail/dedup.hpp>
-#include <crier/detail/json.hpp>
 #include <crier/core/detail/rate_limiter.hpp>
 #include <crier/core/detail/record.hpp>
 #include <crier/core/detail/ring.hpp>
@@ -15,6 +14,7 @@
 #include <crier/core/publish_result.hpp>
 #include <crier/core/stats.hpp>
 #include <crier/core/subscription.hpp>
+#include <crier/detail/json.hpp>
 #include <crier/detail/utf8.hpp>
 #include <crier/error.hpp>
 
@@ -177,8 +177,8 @@ inline std::error_code out_of_memory() noexcept {
     return std::make_error_code(std::errc::not_enough_memory);
 }
 
-/// The hub. Lock order: dedup.mutex → rate.mutex → the backplane's → mutex_ → a subscription's
-/// mutex. Callbacks (on_ready, presence) run with none of them held.
+/// The hub. Lock order: dedup.mutex → the rate limiter's → the backplane's → mutex_ → a
+/// subscription's mutex. Callbacks (on_ready, presence) run with none of them held.
 class hub_core final : public backplane_sink, public std::enable_shared_from_this<hub_core> {
 public:
     explicit hub_core(hub_options o)
@@ -188,7 +188,10 @@ public:
           epoch_(backplane_->epoch()),
           id_prefix_(id_line_prefix(epoch_)),
           dedup_(options_.dedup_window, options_.dedup_capacity),
-          rate_(options_.rate_limit, options_.rate_window),
+          rate_(options_.rate_limit, options_.rate_window, options_.max_batch_events,
+                held_bytes_bound(options_),
+                std::min(options_.max_batch_events, options_.queue_frames / 4)),
+          batch_chunk_bytes_(batch_chunk_bound(options_)),
           system_base_(std::chrono::system_clock::now()),
           steady_base_(steady_clock::now()) {
         current_seq_.store(backplane_->last_id().seq, std::memory_order_relaxed);
@@ -227,7 +230,7 @@ public:
     void flush_batches() noexcept {
         notify_list notify;
         {
-            std::lock_guard lock(rate_.mutex);
+            auto lock = rate_.lock();
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
         after_unlock(notify);
@@ -479,7 +482,7 @@ public:
             st.dedup_keys = dedup_.size();
         }
         {
-            std::lock_guard lock(rate_.mutex);
+            auto lock = rate_.lock();
             st.held_events = rate_.held_events();
             st.held_bytes = rate_.held_bytes();
         }
@@ -527,18 +530,10 @@ public:
         // Nothing held is dropped: flush it while the backplane still delivers.
         notify_list notify;
         {
-            std::lock_guard lock(rate_.mutex);
-            flusher_stop_ = true;
+            auto lock = rate_.lock();
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
-        rate_.wake.notify_all();
-        if (flusher_.joinable()) {
-            if (flusher_.get_id() == std::this_thread::get_id()) {
-                flusher_.detach();  // stop() from a callback the flusher made
-            } else {
-                flusher_.join();
-            }
-        }
+        rate_.stop();  // from a flush callback: detached, and it keeps this core alive till done
         {
             std::lock_guard lock(mutex_);
             while (!registry_.empty()) {
@@ -578,6 +573,20 @@ private:
         if (o.rate_window <= std::chrono::milliseconds::zero()) o.rate_limit = 0;
         o.max_batch_events = std::max<std::size_t>(o.max_batch_events, 1);
         return o;
+    }
+
+    /// Held bytes past which everything flushes at once: a flush must fit a queue that is
+    /// drained normally (a quarter of it) and a channel's history (half of it), so a backlog
+    /// never overflows readers or evicts what a reconnecting client replays.
+    static std::size_t held_bytes_bound(const hub_options& o) noexcept {
+        return std::min({o.max_held_bytes, o.queue_bytes / 4, o.history_bytes / 2});
+    }
+
+    /// Largest data of one `batch` event (a backlog is split into several): well inside the
+    /// queue, history and payload bounds. A single larger item still goes alone.
+    static std::size_t batch_chunk_bound(const hub_options& o) noexcept {
+        return std::max<std::size_t>(
+            std::min({o.queue_bytes, o.history_bytes, o.max_payload_bytes}) / 8, 1);
     }
 
     [[nodiscard]] std::chrono::system_clock::time_point system_of(
@@ -649,28 +658,27 @@ private:
                 }
             }
 
-            // Rate limit: a held event is sequenced and added to its batch under rate_.mutex, so
+            publish_context ctx{nullptr, &notify};
+            ctx.record = encode_record(type, data, sorted, now);  // outside the locks below
+
+            // Rate limit: every event is admitted or held, and sequenced, under the limiter's
+            // lock, so an admitted event never takes a seq below a held one on its channels and
             // the flusher (which takes the same lock) never misses or reorders one.
             bool held = false;
-            std::string rate_key;
             std::unique_lock<std::mutex> rate_lock;
             if (app && rate_.enabled()) {
-                rate_key = rate_limiter::key_of(sorted);
-                rate_lock = std::unique_lock(rate_.mutex);
+                rate_lock = rate_.lock();
                 if (stopped()) return {.error = errc::hub_stopped};
-                if (!rate_.admit(sorted, rate_key, now)) {
+                if (!rate_.admit(sorted, now)) {
                     rate_limited_.fetch_add(1, std::memory_order_relaxed);
                     if (options_.rate_policy == rate_limit_policy::reject) {
                         return {.error = errc::rate_limited};
                     }
                     held = true;
-                } else {
-                    rate_lock.unlock();
+                    ctx.record.reset();
                 }
             }
 
-            publish_context ctx{nullptr, &notify};
-            if (!held) ctx.record = encode_record(type, data, sorted, now);
             backplane_event ev{.channels = sorted,
                                .type = type,
                                .data = data,
@@ -679,10 +687,13 @@ private:
                                .origin = &ctx};
             if (auto ec = backplane_->publish(ev)) return {.error = ec};
             if (held) {
-                rate_.hold(sorted, rate_key, {ev.id, std::string(type), std::string(data)}, now,
-                           options_.max_batch_events, options_.max_held_bytes);
+                rate_.hold(sorted, ev.id, type, data, now);
+                // A full batch or the bounds flush here, not later: held memory stays bounded
+                // however far the flusher lags.
+                auto due = rate_.take(now, rate_.over_bounds());
+                if (!due.empty()) flush_locked(std::move(due), notify);
                 start_flusher_locked();
-                rate_.wake.notify_one();
+                rate_.wake();
             }
             if (dedup_lock.owns_lock()) dedup_.insert(dedup_key, ev.id, now);
             return {.id = ev.id, .held = held};
@@ -697,61 +708,43 @@ private:
 
     // -- Batches -------------------------------------------------------------------------------
 
-    /// Publishes each group as one `batch` event. Caller holds rate_.mutex.
+    /// Publishes each group's items, in order, as `batch` events whose data stays within
+    /// batch_chunk_bytes_. Caller holds the rate limiter's lock.
     void flush_locked(std::vector<rate_limiter::group> groups, notify_list& notify) noexcept {
         for (rate_limiter::group& g : groups) {
             try {
-                std::sort(g.items.begin(), g.items.end(),
-                          [](const auto& a, const auto& b) { return a.id < b.id; });
-                std::string data;
-                data.reserve(g.bytes + g.items.size() * 64 + 2);
-                data.push_back('[');
-                char buf[sse::max_event_id_chars];
-                for (const auto& item : g.items) {
-                    if (data.size() > 1) data.push_back(',');
-                    data.append(R"({"id":")")
-                        .append(buf, static_cast<std::size_t>(sse::to_chars(buf, item.id) - buf));
-                    data.append(R"(","type":)");
-                    append_json_string(data, item.type);
-                    data.append(R"(,"data":)");
-                    append_json_string(data, item.data);
-                    data.push_back('}');
-                }
-                data.push_back(']');
                 std::vector<std::string_view> channels(g.channels.begin(), g.channels.end());
-                (void)publish_core(channels, "batch", data, {}, publish_kind::flush, notify);
-            } catch (...) {  // out of memory: the items are lost, loudly
+                std::string data;
+                data.reserve(std::min(g.bytes + g.items.size() + 2, batch_chunk_bytes_ + 2));
+                for (std::size_t i = 0; i < g.items.size();) {
+                    data.assign(1, '[');
+                    data.append(g.items[i++]);  // at least one item, however large
+                    while (i < g.items.size() &&
+                           data.size() + 1 + g.items[i].size() + 1 <= batch_chunk_bytes_) {
+                        data.push_back(',');
+                        data.append(g.items[i++]);
+                    }
+                    data.push_back(']');
+                    auto r = publish_core(channels, "batch", data, {}, publish_kind::flush, notify);
+                    if (!r) throw std::system_error(r.error);
+                }
+            } catch (...) {  // the items are lost, loudly
                 std::lock_guard lock(mutex_);
                 resync_all_locked("out_of_memory", notify);
             }
         }
     }
 
-    /// Caller holds rate_.mutex.
+    /// Caller holds the rate limiter's lock.
     void start_flusher_locked() {
-        if (flusher_started_) return;
-        flusher_started_ = true;
-        flusher_ = std::thread([this] { flusher_loop(); });
-    }
-
-    void flusher_loop() noexcept {
-        std::unique_lock lock(rate_.mutex);
-        while (!flusher_stop_) {
-            const auto due = rate_.next_due();
-            if (due == steady_clock::time_point::max()) {
-                rate_.wake.wait(lock);
-            } else {
-                rate_.wake.wait_until(lock, due);
-            }
-            if (flusher_stop_) break;
-            auto groups = rate_.take(steady_clock::now(), false);
-            if (groups.empty()) continue;
+        rate_.start_flusher(weak_from_this(), [this](std::vector<rate_limiter::group>&& groups,
+                                                     std::unique_lock<std::mutex>& lock) {
             notify_list notify;
             flush_locked(std::move(groups), notify);
             lock.unlock();
             after_unlock(notify);
             lock.lock();
-        }
+        });
     }
 
     // -- Channels and membership (mutex_ held) ------------------------------------------------
@@ -1110,9 +1103,7 @@ private:
 
     dedup_window dedup_;
     rate_limiter rate_;
-    std::thread flusher_;           // guarded by rate_.mutex until joined
-    bool flusher_started_ = false;  // rate_.mutex
-    bool flusher_stop_ = false;     // rate_.mutex
+    const std::size_t batch_chunk_bytes_;
     presence_dispatcher presence_;
 
     const std::chrono::system_clock::time_point system_base_;
