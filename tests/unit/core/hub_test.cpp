@@ -744,6 +744,65 @@ TEST(hub, rate_limit_keeps_seq_order_across_three_way_overlaps) {
     EXPECT_GT(h.stats().rate_limited, 0u);
 }
 
+TEST(hub, held_backlog_larger_than_the_queue_reaches_a_draining_reader_with_defaults) {
+    // 1 000 events of 5 KB on one channel with the default 100/min: 900 are held, far more
+    // than a subscriber queue (4 MiB) or a channel's history (1 MiB) holds.
+    const hub_options defaults;
+    hub h(test_options());
+    auto s = sub(h, {"horses"});
+    const std::string payload(5000, 'h');
+    std::vector<std::uint64_t> sent;
+    std::vector<crier_test::received> frames;
+    auto collect = [&] {
+        for (auto& e : drain(s)) frames.push_back(std::move(e));
+    };
+    for (int i = 0; i < 1000; ++i) {
+        auto r = h.publish("horses", "horses:updated", std::to_string(i) + payload);
+        ASSERT_TRUE(r) << i;
+        sent.push_back(r.id.seq);
+        collect();  // a reader that keeps up
+    }
+    h.flush_batches();
+    collect();
+    EXPECT_FALSE(s.closed());
+    auto st = h.stats();
+    EXPECT_EQ(st.overflows, 0u);
+    EXPECT_EQ(st.resyncs, 0u);
+    EXPECT_EQ(st.rate_limited, 900u);
+    EXPECT_GT(st.batched, 1u);  // split, not one 5 MB event
+    for (const auto& f : frames) {
+        EXPECT_NE(f.type, "resync");
+        EXPECT_LE(f.data.size(), defaults.history_bytes / 4) << "a batch must fit every bound";
+    }
+    auto got = crier_test::unpack(frames);
+    expect_strictly_increasing(got);
+    EXPECT_EQ(crier_test::seqs(got), sent);  // every event once, in order
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].data, std::to_string(i) + payload) << i;
+    }
+}
+
+TEST(hub, flushed_backlog_replays_from_before_the_flush_with_defaults) {
+    hub h(test_options());
+    const std::string payload(5000, 'h');
+    for (int i = 0; i < 100; ++i) ASSERT_FALSE(h.publish("horses", "t", payload).held);
+    const std::string before = h.current_id().seq == 0 ? "" : crier::sse::to_string(h.current_id());
+    std::vector<std::uint64_t> held;
+    for (int i = 0; i < 80; ++i) {  // ~400 KB held: under every flush bound
+        auto r = h.publish("horses", "t", std::to_string(i) + payload);
+        ASSERT_TRUE(r.held) << i;
+        held.push_back(r.id.seq);
+    }
+    h.flush_batches();
+    EXPECT_GT(h.stats().batched, 1u);
+    auto fresh = sub(h, {"horses"}, before);
+    auto frames = drain(fresh);
+    for (const auto& f : frames) EXPECT_EQ(f.type, "batch");
+    auto got = crier_test::unpack(frames);
+    EXPECT_EQ(crier_test::seqs(got), held);
+    EXPECT_EQ(h.stats().resyncs, 0u);
+}
+
 TEST(hub, rate_limit_reject_policy) {
     hub h(test_options({.rate_limit = 2, .rate_policy = crier::rate_limit_policy::reject}));
     EXPECT_TRUE(h.publish("a", "t", "1"));
