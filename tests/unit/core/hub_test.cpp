@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -885,7 +886,7 @@ TEST(hub, invalid_subscriptions) {
     hub h(unlimited({.max_channels_per_subscription = 2}));
     std::error_code ec;
     (void)h.subscribe({.channels = {"a", "b", "c"}}, ec);
-    EXPECT_EQ(ec, errc::invalid_channel);
+    EXPECT_EQ(ec, errc::too_many_channels);  // the real reason, not a bad name
     (void)h.subscribe({.channels = {"a b"}}, ec);
     EXPECT_EQ(ec, errc::invalid_channel);
     (void)h.subscribe({.channels = {"a*b"}}, ec);
@@ -893,6 +894,66 @@ TEST(hub, invalid_subscriptions) {
     auto ok = h.subscribe({.channels = {"a", "a"}}, ec);  // duplicates count once
     EXPECT_FALSE(ec);
     EXPECT_EQ(ok.channels(), (std::vector<std::string>{"a"}));
+    EXPECT_FALSE(ok.add_channel("b"));
+    EXPECT_EQ(ok.add_channel("c"), errc::too_many_channels);
+    EXPECT_EQ(ok.add_channel("c*"), errc::too_many_channels);
+    EXPECT_FALSE(ok.add_channel("b"));  // one it has is not one more
+    EXPECT_EQ(ok.channels(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(hub, close_wakes_a_thread_blocked_in_wait_for) {
+    hub h(unlimited());
+    auto s = sub(h, {"a"});
+    std::atomic<bool> woke{false};
+    bool result = false;
+    std::error_code seen;
+    const auto start = std::chrono::steady_clock::now();
+    std::thread waiter([&] {
+        result = s.wait_for(30s);
+        seen = s.closed();
+        woke = true;
+    });
+    std::this_thread::sleep_for(50ms);  // let it block
+    s.close();
+    waiter.join();
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(woke);
+    EXPECT_TRUE(result);  // woken by the close, not by the timeout
+    EXPECT_EQ(seen, errc::closed);
+    EXPECT_LT(took, 5s);
+}
+
+TEST(hub, stop_and_destroy_from_a_flush_callback_on_the_flusher_thread) {
+    // on_ready runs on the flusher thread (a held event is flushed there), stops the hub, and
+    // the hub is destroyed while the callback still runs: the flusher must not touch freed
+    // memory when the callback returns (ASan reports it if it does).
+    const auto main_id = std::this_thread::get_id();
+    auto h = std::make_unique<hub>(test_options({.rate_limit = 1, .rate_window = 100ms}));
+    hub* raw = h.get();
+    std::atomic<int> phase{0};
+    auto s = h->subscribe({.channels = {"a"}, .on_ready = [&] {
+                               if (std::this_thread::get_id() == main_id) return;
+                               int expected = 0;
+                               if (!phase.compare_exchange_strong(expected, 1)) return;
+                               raw->stop();
+                               phase = 2;
+                               for (int i = 0; i < 500 && phase.load() != 3; ++i) {
+                                   std::this_thread::sleep_for(1ms);
+                               }
+                               std::this_thread::sleep_for(20ms);  // the hub is gone now
+                           }});
+    ASSERT_FALSE(h->publish("a", "t", "1").held);
+    EXPECT_EQ(drain(s).size(), 1u);  // re-arms on_ready
+    ASSERT_TRUE(h->publish("a", "t", "2").held);
+    for (int i = 0; i < 5000 && phase.load() != 2; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(phase.load(), 2) << "the flusher never called back";
+    h.reset();
+    phase = 3;
+    std::this_thread::sleep_for(200ms);  // the flusher returns from the callback meanwhile
+    EXPECT_EQ(s.closed(), errc::hub_stopped);
+    auto got = drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "batch");
 }
 
 TEST(hub, stats_and_seed_document) {

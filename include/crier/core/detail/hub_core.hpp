@@ -289,7 +289,7 @@ public:
     state_ptr subscribe(subscribe_options&& o, std::error_code& ec) {
         ec = {};
         if (o.channels.size() > options_.max_channels_per_subscription) {
-            ec = errc::invalid_channel;
+            ec = errc::too_many_channels;
             return nullptr;
         }
         std::vector<std::string> names;
@@ -392,7 +392,7 @@ public:
                 std::lock_guard slock(s.mutex);
                 if (std::find(s.names.begin(), s.names.end(), name) != s.names.end()) return {};
                 if (s.names.size() >= options_.max_channels_per_subscription) {
-                    return errc::invalid_channel;
+                    return errc::too_many_channels;
                 }
                 s.names.emplace_back(name);
             }
