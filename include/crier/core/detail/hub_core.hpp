@@ -186,7 +186,7 @@ public:
           backplane_(options_.backplane ? options_.backplane
                                         : std::make_shared<in_process_backplane>()),
           epoch_(backplane_->epoch()),
-          id_prefix_(id_line_prefix(epoch_)),
+          id_prefix_(id_prefix(epoch_)),
           dedup_(options_.dedup_window, options_.dedup_capacity),
           rate_(options_.rate_limit, options_.rate_window, options_.max_batch_events,
                 held_bytes_bound(options_),
@@ -256,7 +256,7 @@ public:
             if (ev.id.epoch == epoch_) {
                 stamp(*ctx->record, id_prefix_, ev.id.seq);
             } else {  // a backplane that changed epoch under us: still a correct id
-                stamp(*ctx->record, id_line_prefix(ev.id.epoch), ev.id.seq);
+                stamp(*ctx->record, id_prefix(ev.id.epoch), ev.id.seq);
             }
         } catch (...) {
             encoded = false;
