@@ -5,9 +5,11 @@
 
 #include <crier/core/backplane.hpp>
 #include <crier/core/detail/dedup.hpp>
+#include <crier/core/detail/presence.hpp>
 #include <crier/core/detail/rate_limiter.hpp>
 #include <crier/core/detail/record.hpp>
 #include <crier/core/detail/ring.hpp>
+#include <crier/core/detail/subscription_state.hpp>
 #include <crier/core/history.hpp>
 #include <crier/core/hub_options.hpp>
 #include <crier/core/names.hpp>
@@ -35,81 +37,12 @@
 
 namespace crier::detail {
 
-class hub_core;
-struct channel_state;
-
 struct string_hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept {
         return std::hash<std::string_view>{}(s);
     }
 };
-
-/// A subscription's state, shared by its handle and the hub's registry.
-struct subscription_state : std::enable_shared_from_this<subscription_state> {
-    // What every delivery touches comes first, in as few cache lines as possible: fan-out to
-    // thousands of subscriptions is bound by cache misses.
-
-    // Guarded by the hub's lock:
-    std::uint64_t last_seq = 0;  ///< at-most-once: the newest seq offered to this subscription
-    // Immutable after subscribe():
-    std::size_t max_frames = 0;
-    std::size_t max_bytes = 0;
-    bool filtered = false;  ///< types is not empty
-    // Guarded by mutex:
-    bool signalled = false;  ///< on_ready is due or was called since the queue was last emptied
-    std::size_t queued_bytes = 0;
-    std::vector<sse::frame> queue;
-    std::error_code closed;
-    mutable std::mutex mutex;
-
-    // Immutable after subscribe():
-    std::weak_ptr<hub_core> hub;
-    std::string user_id;
-    std::vector<std::string> types;
-    std::function<void()> on_ready;
-
-    // Guarded by the hub's lock:
-    struct membership {
-        channel_state* channel;
-        std::size_t index;  ///< position in channel->subs
-    };
-    std::vector<membership> memberships;
-    std::vector<std::string> patterns;
-    bool registered = false;
-    bool counts_user = false;
-    std::size_t registry_index = 0;
-
-    // Guarded by mutex:
-    std::condition_variable cv;
-    std::vector<std::string> names;  ///< channels() in the order they were added
-
-    // Guarded by callback_mutex (recursive: on_ready may destroy the handle):
-    std::recursive_mutex callback_mutex;
-    bool detached = false;
-
-    [[nodiscard]] bool accepts(std::string_view type) const noexcept {
-        if (!filtered || type == "resync" || type == "batch") return true;
-        for (const std::string& filter : types) {
-            if (filter == "*" || matches(filter, type)) return true;
-        }
-        return false;
-    }
-
-    /// Wakes waiters and calls on_ready, unless the handle is gone. No hub lock may be held.
-    void signal() noexcept {
-        cv.notify_all();
-        std::lock_guard lock(callback_mutex);
-        if (detached || !on_ready) return;
-        try {
-            on_ready();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): a throwing callback must not kill publish
-        }
-    }
-};
-
-using state_ptr = std::shared_ptr<subscription_state>;
-using notify_list = std::vector<state_ptr>;
 
 /// One channel: its subscribers and its history ring.
 struct channel_state {
@@ -142,42 +75,11 @@ enum class publish_kind {
     flush,        ///< a `batch` of held events: none of that
 };
 
-/// Calls the presence hook in order, with no hub lock held, one call at a time.
-class presence_dispatcher {
-public:
-    void push(std::string channel, std::size_t count) {
-        std::lock_guard lock(mutex_);
-        queue_.emplace_back(std::move(channel), count);
-    }
-
-    void dispatch(const std::function<void(std::string_view, std::size_t)>& hook) noexcept {
-        std::unique_lock lock(mutex_);
-        if (running_) return;  // the running dispatcher will take ours too, in order
-        running_ = true;
-        while (!queue_.empty()) {
-            auto [channel, count] = std::move(queue_.front());
-            queue_.pop_front();
-            lock.unlock();
-            try {
-                hook(channel, count);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the hook's failure is its own
-            }
-            lock.lock();
-        }
-        running_ = false;
-    }
-
-private:
-    std::mutex mutex_;
-    std::deque<std::pair<std::string, std::size_t>> queue_;
-    bool running_ = false;
-};
-
 inline std::error_code out_of_memory() noexcept {
     return std::make_error_code(std::errc::not_enough_memory);
 }
 
-/// The hub. Lock order: dedup.mutex → the rate limiter's → the backplane's → mutex_ → a
+/// The hub. Lock order: the dedup window's → the rate limiter's → the backplane's → mutex_ → a
 /// subscription's mutex. Callbacks (on_ready, presence) run with none of them held.
 class hub_core final : public backplane_sink, public std::enable_shared_from_this<hub_core> {
 public:
@@ -478,7 +380,7 @@ public:
     hub_stats stats() {
         hub_stats st;
         {
-            std::lock_guard lock(dedup_.mutex);
+            auto lock = dedup_.lock();
             st.dedup_keys = dedup_.size();
         }
         {
@@ -650,7 +552,7 @@ private:
                     }
                 }
                 if (!dedup_key.empty()) {
-                    dedup_lock = std::unique_lock(dedup_.mutex);
+                    dedup_lock = dedup_.lock();
                     if (auto first = dedup_.find(dedup_key, now)) {
                         deduplicated_.fetch_add(1, std::memory_order_relaxed);
                         return {.id = *first, .duplicate = true};
@@ -1037,40 +939,27 @@ private:
         if (!s.accepts(type)) return;
         std::lock_guard slock(s.mutex);
         if (s.closed) return;
-        if (s.queue.size() >= s.max_frames || s.queued_bytes + size > s.max_bytes) {
-            ++overflows_;
-            s.queue.clear();
-            s.queued_bytes = 0;
-            if (options_.overflow == overflow_policy::drop_oldest) {
-                try {
-                    push_resync_locked(s, "overflow", seq);
-                    if (!s.signalled) {
-                        s.signalled = true;
-                        notify.push_back(s.shared_from_this());
-                    }
-                    return;
-                } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: disconnect instead
-                }
-            }
-            s.closed = errc::subscriber_overflow;
-            overflowed_.push_back(&s);
-            notify.push_back(s.shared_from_this());
-            return;
+        bool wake = false;
+        auto resync = [&] { return resync_frame("overflow", {epoch_, seq}); };
+        switch (s.offer(frame_of(r), size, options_.overflow, resync, wake)) {
+            case subscription_state::offer_outcome::queued:
+                ++delivered_;
+                break;
+            case subscription_state::offer_outcome::resynced:
+                ++overflows_;
+                ++resyncs_;
+                break;
+            case subscription_state::offer_outcome::closed:
+                ++overflows_;
+                overflowed_.push_back(&s);
+                break;
         }
-        s.queue.push_back(frame_of(r));
-        s.queued_bytes += size;
-        ++delivered_;
-        if (!s.signalled) {
-            s.signalled = true;
-            notify.push_back(s.shared_from_this());
-        }
+        if (wake) notify.push_back(s.shared_from_this());
     }
 
     /// Queues a `resync` whose id is `seq`. Caller holds mutex_ and s.mutex.
     void push_resync_locked(subscription_state& s, std::string_view reason, std::uint64_t seq) {
-        sse::frame f = resync_frame(reason, {epoch_, seq});
-        s.queued_bytes += f->size();
-        s.queue.push_back(std::move(f));
+        s.push(resync_frame(reason, {epoch_, seq}));
         ++resyncs_;
     }
 
@@ -1083,10 +972,7 @@ private:
                 s->queue.clear();
                 s->queued_bytes = 0;
                 push_resync_locked(*s, reason, seq);
-                if (!s->signalled) {
-                    s->signalled = true;
-                    notify.push_back(s);
-                }
+                if (s->mark_signalled()) notify.push_back(s);
             } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more can be done
             }
         }
