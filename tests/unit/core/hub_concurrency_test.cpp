@@ -190,7 +190,9 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
                 EXPECT_EQ(ses.events.front().type, "resync");
             }
         }
-        std::optional<std::uint64_t> baseline = ses.since;
+        // Where continuity is checked from (a plain pair: GCC 12 at -O2 warns on the optional).
+        bool has_baseline = ses.since.has_value();
+        std::uint64_t baseline = ses.since.value_or(0);
         if (ses.since && !ses.events.empty() && ses.events.front().type != "resync") ++replays;
         std::uint64_t previous = 0;
         std::set<std::uint64_t> seen;
@@ -202,11 +204,12 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
                     // Items held before the resync's id may still follow it in a later batch:
                     // order and continuity restart with the next item.
                     previous = 0;
-                    baseline.reset();
+                    has_baseline = false;
                 } else {
                     ASSERT_GT(seq, previous) << "out of order";
                     previous = seq;
                     baseline = seq;  // continuity restarts after the resync's id
+                    has_baseline = true;
                 }
                 continue;
             }
@@ -218,18 +221,17 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
             auto it = truth.find(seq);
             ASSERT_NE(it, truth.end()) << "an id nobody published: " << seq;
             ASSERT_NE(it->second & ses.mask, 0u) << "an event of another channel: " << seq;
-            if (baseline) {
+            if (has_baseline) {
                 // No event of its channels may lie strictly between the previous one and this.
-                for (auto g = truth.upper_bound(*baseline); g != it; ++g) {
+                const std::uint64_t from = baseline;
+                for (auto g = truth.upper_bound(from); g != it; ++g) {
                     ASSERT_EQ(g->second & ses.mask, 0u)
-                        << "gap: missed " << g->first << " between " << *baseline << " and " << seq
-                        << " (first event " << ses.events.front().type << " "
-                        << ses.events.front().id << ", since "
-                        << (ses.since ? std::to_string(*ses.since) : "-") << ", mask " << ses.mask
-                        << ", closed " << ses.closed.message() << ")";
+                        << "gap: missed " << g->first << " between " << from << " and " << seq
+                        << " (session mask " << ses.mask << ")";
                 }
             }
             baseline = seq;
+            has_baseline = true;
         }
         if (ses.closed) {
             EXPECT_EQ(ses.closed, crier::errc::subscriber_overflow);

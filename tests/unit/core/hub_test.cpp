@@ -945,6 +945,7 @@ TEST(hub, stop_and_destroy_from_a_flush_callback_on_the_flusher_thread) {
                                     std::this_thread::sleep_for(1ms);
                                 }
                                 std::this_thread::sleep_for(20ms);  // the hub is gone now
+                                phase = 4;  // last touch of this test's state
                             }}));
     ASSERT_FALSE(h->publish("a", "t", "1").held);
     EXPECT_EQ(drain(*s).size(), 1u);  // re-arms on_ready
@@ -953,7 +954,9 @@ TEST(hub, stop_and_destroy_from_a_flush_callback_on_the_flusher_thread) {
     ASSERT_EQ(phase.load(), 2) << "the flusher never called back";
     h.reset();
     phase = 3;
-    std::this_thread::sleep_for(300ms);  // the flusher returns from the callback meanwhile
+    for (int i = 0; i < 10000 && phase.load() != 4; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(phase.load(), 4);
+    std::this_thread::sleep_for(100ms);  // the flusher returns from the callback meanwhile
     EXPECT_FALSE(s.has_value());
 }
 
