@@ -111,9 +111,10 @@ public:
     // -- Subscribing ---------------------------------------------------------------------------
 
     /// Registers a subscription, queues its replay (or `resync`), then lets live events in: no
-    /// gap and no double between them. Errors: errc::invalid_channel (bad name or pattern, or
-    /// too many), errc::invalid_type (bad filter), errc::too_many_connections,
-    /// errc::hub_stopped. Throws std::system_error.
+    /// gap and no double between them. Errors: errc::invalid_channel (bad name or pattern),
+    /// errc::too_many_channels (past hub_options::max_channels_per_subscription),
+    /// errc::invalid_type (bad filter), errc::too_many_connections, errc::hub_stopped.
+    /// Throws std::system_error.
     [[nodiscard]] CRIER_DECL subscription subscribe(subscribe_options options);
     /// As above; on error returns an empty handle and sets `ec`.
     [[nodiscard]] CRIER_DECL subscription subscribe(subscribe_options options, std::error_code& ec);

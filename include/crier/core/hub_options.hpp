@@ -32,8 +32,24 @@ enum class overflow_policy {
 
 /// What publish does with an event over its channel's rate limit.
 enum class rate_limit_policy {
-    /// Hold it (publish_result::held) and deliver it later inside one `batch` event per channel
-    /// set, as soon as the channels' rate allows again. Nothing is dropped. (Default.)
+    /// Hold it (publish_result::held: it has its id now) and deliver it later as an item of a
+    /// `batch` event (data: a JSON array of `{"id","type","data"}`) to its exact channel set,
+    /// as soon as the channels' rate allows again. Nothing is dropped. (Default.)
+    ///
+    /// Order: events that share a channel reach every connection in id order, batch items
+    /// included. While a channel has held events, every event published to it is held too
+    /// (whatever its other channels' rate), and held events of overlapping channel sets are
+    /// flushed in id order: when sets interleave (`{horses, user:7}`, `{user:7}`, ...) each run
+    /// of one set becomes its own batch. Events on disjoint channel sets are independent: a
+    /// connection subscribed to both may receive a later event of one before a batch of the
+    /// other, and tells them apart by the items' ids.
+    ///
+    /// Size: a backlog is split into several `batch` events of at most 1/8 of the smallest of
+    /// queue_bytes, history_bytes and max_payload_bytes each (an item larger than that goes
+    /// alone), and everything held is flushed at once when it passes max_held_bytes, a quarter
+    /// of queue_bytes or half of history_bytes, whichever is least. So a flush fits the queue
+    /// of a subscriber that drains between flushes and the history a reconnecting client
+    /// replays.
     batch,
     /// Refuse it with errc::rate_limited.
     reject,
@@ -75,10 +91,13 @@ struct hub_options {
     std::chrono::milliseconds rate_window = std::chrono::minutes(1);
     /// What happens over the limit. Default: rate_limit_policy::batch.
     rate_limit_policy rate_policy = rate_limit_policy::batch;
-    /// A held batch is flushed early once it holds this many events. Default: 1000.
+    /// A held batch is flushed early once it holds this many events; also bounds how many
+    /// batches (channel-set groups) are held at once, with a quarter of queue_frames and 256.
+    /// Default: 1000.
     std::size_t max_batch_events = 1000;
-    /// Bytes of data held for batching across the whole hub; past it every batch is flushed at
-    /// once. Default: 16 MiB.
+    /// Bytes held for batching across the whole hub (the items' JSON); past it, or past a
+    /// quarter of queue_bytes or half of history_bytes, everything held is flushed at once.
+    /// Default: 16 MiB.
     std::size_t max_held_bytes = std::size_t{16} << 20;
 
     // -- Dedup (publisher side) ----------------------------------------------------------------

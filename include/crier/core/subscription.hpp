@@ -90,7 +90,9 @@ public:
 
     /// Adds a channel or pattern while live. Its history is NOT replayed: only events published
     /// after the call arrive (at most once, even if another of its channels carries them too).
-    /// Errors: errc::invalid_channel, errc::closed. Adding one it already has does nothing.
+    /// Errors: errc::invalid_channel, errc::too_many_channels (past
+    /// hub_options::max_channels_per_subscription), errc::closed. Adding one it already has
+    /// does nothing.
     CRIER_DECL std::error_code add_channel(std::string_view channel);
 
     /// Removes a channel or pattern while live; events on it already queued stay queued.

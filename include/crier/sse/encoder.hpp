@@ -5,10 +5,12 @@
 
 #include <crier/config.hpp>
 #include <crier/error.hpp>
+#include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +43,22 @@ struct event_fields {
 /// Validates, then appends one complete frame (ending in a blank line) to `out`. On error `out`
 /// is unchanged. May throw std::bad_alloc.
 CRIER_DECL std::error_code append_event(std::string& out, const event_fields& fields);
+
+/// Room an id line takes at most: `id: `, an event id, LF and the blank line that ends the
+/// frame. append_event_without_id() reserves it.
+inline constexpr std::size_t id_slot_size = 4 + max_event_id_chars + 2;
+
+/// Appends `event: <type>` and the `data:` lines of an event whose id is not known yet (a hub
+/// assigns it later), and reserves id_slot_size more bytes of capacity, so that stamp_id()
+/// completes the frame without reallocating. The id line comes last, where it can be written
+/// last. No validation (see validate()); `type` must not be empty. May throw std::bad_alloc.
+CRIER_DECL void append_event_without_id(std::string& out, std::string_view type,
+                                        std::string_view data);
+
+/// Completes a frame begun by append_event_without_id(): `id: <prefix><seq>`, LF, blank line.
+/// `prefix` is the id's fixed part (e.g. `3f9a1c-`); prefix and seq fit the reserved slot
+/// (prefix at most max_event_id_chars - 20 bytes).
+CRIER_DECL void stamp_id(std::string& out, std::string_view prefix, std::uint64_t seq) noexcept;
 
 /// Appends comment lines: each line of `text` becomes `: line`. Receivers ignore comments; they
 /// keep proxies and idle timers from closing a quiet stream (heartbeats). CR, LF and CRLF in

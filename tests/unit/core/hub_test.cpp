@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -660,10 +662,149 @@ TEST(hub, rate_limit_batch_keeps_channel_sets_apart) {
         for (auto& it : batch_items(got_a[i].data)) a_items.push_back(it.data);
         for (auto& it : batch_items(got_b[i].data)) b_items.push_back(it.data);
     }
-    std::sort(a_items.begin(), a_items.end());
-    std::sort(b_items.begin(), b_items.end());
+    // In publish order, not sorted: held events on overlapping sets keep their order.
     EXPECT_EQ(a_items, (std::vector<std::string>{"3", "4"}));
     EXPECT_EQ(b_items, (std::vector<std::string>{"4", "5"}));
+}
+
+/// Every seq in `got` is greater than the one before: no reordering, no double.
+void expect_strictly_increasing(const std::vector<crier_test::delivered>& got) {
+    for (std::size_t i = 1; i < got.size(); ++i) {
+        ASSERT_LT(got[i - 1].seq, got[i].seq) << "at " << i << " of " << got.size();
+    }
+}
+
+TEST(hub, rate_limit_keeps_seq_order_across_overlapping_channel_sets) {
+    // publish_module_event goes to {horses, user:7}, publish_to_user to {user:7}: a connection
+    // of user 7 on the horses page holds both and must see every id in order, held or not.
+    hub h(test_options({.rate_limit = 3, .rate_window = 60s}));
+    auto both = sub(h, {"horses", "user:7"});
+    auto user = sub(h, {"user:7"});
+    auto horses = sub(h, {"horses"});
+    std::vector<std::uint64_t> to_both;
+    std::vector<std::uint64_t> to_user;
+    std::vector<std::uint64_t> to_horses;
+    std::vector<crier_test::delivered> got_both;
+    std::vector<crier_test::delivered> got_user;
+    std::vector<crier_test::delivered> got_horses;
+    auto collect = [&] {
+        for (auto& e : crier_test::unpack(drain(both))) got_both.push_back(e);
+        for (auto& e : crier_test::unpack(drain(user))) got_user.push_back(e);
+        for (auto& e : crier_test::unpack(drain(horses))) got_horses.push_back(e);
+    };
+    for (int i = 0; i < 60; ++i) {
+        crier::publish_result r;
+        if (i % 3 == 1) {
+            r = h.publish_to_user("7", "note:sent", std::to_string(i));
+            to_user.push_back(r.id.seq);
+        } else {
+            r = h.publish_module_event("horses", "created", std::to_string(i), "7");
+            to_user.push_back(r.id.seq);
+            to_horses.push_back(r.id.seq);
+        }
+        ASSERT_TRUE(r) << i;
+        to_both.push_back(r.id.seq);
+        if (i % 7 == 6) collect();
+        if (i % 20 == 19) h.flush_batches();
+    }
+    h.flush_batches();
+    collect();
+    expect_strictly_increasing(got_both);
+    EXPECT_EQ(crier_test::seqs(got_both), to_both);
+    EXPECT_EQ(crier_test::seqs(got_user), to_user);
+    EXPECT_EQ(crier_test::seqs(got_horses), to_horses);
+    EXPECT_GT(h.stats().rate_limited, 0u);
+}
+
+TEST(hub, rate_limit_keeps_seq_order_across_three_way_overlaps) {
+    // {a,b}, {b,c}, {a,c}, {a,b,c}: every pair overlaps, and each channel runs out of tokens at
+    // a different time, so groups of different sets hold interleaved ids.
+    hub h(test_options({.rate_limit = 4, .rate_window = 60s}));
+    auto all = sub(h, {"a", "b", "c"});
+    auto ab = sub(h, {"a", "b"});
+    const std::vector<std::vector<std::string_view>> sets = {
+        {"a", "b"}, {"b", "c"}, {"a", "b"}, {"a", "c"}, {"a", "b", "c"}, {"b", "c"}, {"a", "c"}};
+    std::vector<std::uint64_t> sent;
+    std::vector<crier_test::delivered> got_all;
+    std::vector<crier_test::delivered> got_ab;
+    for (int i = 0; i < 70; ++i) {
+        const auto& set = sets[static_cast<std::size_t>(i) % sets.size()];
+        auto r = h.publish(std::span<const std::string_view>(set), "t", std::to_string(i));
+        ASSERT_TRUE(r) << i;
+        sent.push_back(r.id.seq);
+        if (i % 5 == 4) {
+            for (auto& e : crier_test::unpack(drain(all))) got_all.push_back(e);
+            for (auto& e : crier_test::unpack(drain(ab))) got_ab.push_back(e);
+        }
+        if (i % 23 == 22) h.flush_batches();
+    }
+    h.flush_batches();
+    for (auto& e : crier_test::unpack(drain(all))) got_all.push_back(e);
+    for (auto& e : crier_test::unpack(drain(ab))) got_ab.push_back(e);
+    expect_strictly_increasing(got_all);
+    expect_strictly_increasing(got_ab);
+    EXPECT_EQ(crier_test::seqs(got_all), sent);  // none missing, none doubled
+    EXPECT_EQ(got_ab.size(), sent.size());       // every set touches a or b
+    EXPECT_GT(h.stats().rate_limited, 0u);
+}
+
+TEST(hub, held_backlog_larger_than_the_queue_reaches_a_draining_reader_with_defaults) {
+    // 1 000 events of 5 KB on one channel with the default 100/min: 900 are held, far more
+    // than a subscriber queue (4 MiB) or a channel's history (1 MiB) holds.
+    const hub_options defaults;
+    hub h(test_options());
+    auto s = sub(h, {"horses"});
+    const std::string payload(5000, 'h');
+    std::vector<std::uint64_t> sent;
+    std::vector<crier_test::received> frames;
+    auto collect = [&] {
+        for (auto& e : drain(s)) frames.push_back(std::move(e));
+    };
+    for (int i = 0; i < 1000; ++i) {
+        auto r = h.publish("horses", "horses:updated", std::to_string(i) + payload);
+        ASSERT_TRUE(r) << i;
+        sent.push_back(r.id.seq);
+        collect();  // a reader that keeps up
+    }
+    h.flush_batches();
+    collect();
+    EXPECT_FALSE(s.closed());
+    auto st = h.stats();
+    EXPECT_EQ(st.overflows, 0u);
+    EXPECT_EQ(st.resyncs, 0u);
+    EXPECT_EQ(st.rate_limited, 900u);
+    EXPECT_GT(st.batched, 1u);  // split, not one 5 MB event
+    for (const auto& f : frames) {
+        EXPECT_NE(f.type, "resync");
+        EXPECT_LE(f.data.size(), defaults.history_bytes / 4) << "a batch must fit every bound";
+    }
+    auto got = crier_test::unpack(frames);
+    expect_strictly_increasing(got);
+    EXPECT_EQ(crier_test::seqs(got), sent);  // every event once, in order
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].data, std::to_string(i) + payload) << i;
+    }
+}
+
+TEST(hub, flushed_backlog_replays_from_before_the_flush_with_defaults) {
+    hub h(test_options());
+    const std::string payload(5000, 'h');
+    for (int i = 0; i < 100; ++i) ASSERT_FALSE(h.publish("horses", "t", payload).held);
+    const std::string before = h.current_id().seq == 0 ? "" : crier::sse::to_string(h.current_id());
+    std::vector<std::uint64_t> held;
+    for (int i = 0; i < 80; ++i) {  // ~400 KB held: under every flush bound
+        auto r = h.publish("horses", "t", std::to_string(i) + payload);
+        ASSERT_TRUE(r.held) << i;
+        held.push_back(r.id.seq);
+    }
+    h.flush_batches();
+    EXPECT_GT(h.stats().batched, 1u);
+    auto fresh = sub(h, {"horses"}, before);
+    auto frames = drain(fresh);
+    for (const auto& f : frames) EXPECT_EQ(f.type, "batch");
+    auto got = crier_test::unpack(frames);
+    EXPECT_EQ(crier_test::seqs(got), held);
+    EXPECT_EQ(h.stats().resyncs, 0u);
 }
 
 TEST(hub, rate_limit_reject_policy) {
@@ -748,7 +889,7 @@ TEST(hub, invalid_subscriptions) {
     hub h(unlimited({.max_channels_per_subscription = 2}));
     std::error_code ec;
     (void)h.subscribe({.channels = {"a", "b", "c"}}, ec);
-    EXPECT_EQ(ec, errc::invalid_channel);
+    EXPECT_EQ(ec, errc::too_many_channels);  // the real reason, not a bad name
     (void)h.subscribe({.channels = {"a b"}}, ec);
     EXPECT_EQ(ec, errc::invalid_channel);
     (void)h.subscribe({.channels = {"a*b"}}, ec);
@@ -756,6 +897,69 @@ TEST(hub, invalid_subscriptions) {
     auto ok = h.subscribe({.channels = {"a", "a"}}, ec);  // duplicates count once
     EXPECT_FALSE(ec);
     EXPECT_EQ(ok.channels(), (std::vector<std::string>{"a"}));
+    EXPECT_FALSE(ok.add_channel("b"));
+    EXPECT_EQ(ok.add_channel("c"), errc::too_many_channels);
+    EXPECT_EQ(ok.add_channel("c*"), errc::too_many_channels);
+    EXPECT_FALSE(ok.add_channel("b"));  // one it has is not one more
+    EXPECT_EQ(ok.channels(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(hub, close_wakes_a_thread_blocked_in_wait_for) {
+    hub h(unlimited());
+    auto s = sub(h, {"a"});
+    std::atomic<bool> woke{false};
+    bool result = false;
+    std::error_code seen;
+    const auto start = std::chrono::steady_clock::now();
+    std::thread waiter([&] {
+        result = s.wait_for(30s);
+        seen = s.closed();
+        woke = true;
+    });
+    std::this_thread::sleep_for(50ms);  // let it block
+    s.close();
+    waiter.join();
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_TRUE(woke);
+    EXPECT_TRUE(result);  // woken by the close, not by the timeout
+    EXPECT_EQ(seen, errc::closed);
+    EXPECT_LT(took, 5s);
+}
+
+TEST(hub, stop_and_destroy_from_a_flush_callback_on_the_flusher_thread) {
+    // on_ready runs on the flusher thread (a held event is flushed there), drops its handle,
+    // stops the hub, and the hub is destroyed while the callback still runs. With no handle
+    // left, nothing keeps the hub's memory: when the callback returns the flusher must not
+    // touch it (ASan reports a heap-use-after-free if it does).
+    const auto main_id = std::this_thread::get_id();
+    auto h = std::make_unique<hub>(test_options({.rate_limit = 1, .rate_window = 100ms}));
+    hub* raw = h.get();
+    std::atomic<int> phase{0};
+    std::optional<crier::subscription> s;
+    s.emplace(h->subscribe({.channels = {"a"}, .on_ready = [&] {
+                                if (std::this_thread::get_id() == main_id) return;
+                                int expected = 0;
+                                if (!phase.compare_exchange_strong(expected, 1)) return;
+                                s.reset();
+                                raw->stop();
+                                phase = 2;
+                                for (int i = 0; i < 500 && phase.load() != 3; ++i) {
+                                    std::this_thread::sleep_for(1ms);
+                                }
+                                std::this_thread::sleep_for(20ms);  // the hub is gone now
+                                phase = 4;  // last touch of this test's state
+                            }}));
+    ASSERT_FALSE(h->publish("a", "t", "1").held);
+    EXPECT_EQ(drain(*s).size(), 1u);  // re-arms on_ready
+    ASSERT_TRUE(h->publish("a", "t", "2").held);
+    for (int i = 0; i < 5000 && phase.load() != 2; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(phase.load(), 2) << "the flusher never called back";
+    h.reset();
+    phase = 3;
+    for (int i = 0; i < 10000 && phase.load() != 4; ++i) std::this_thread::sleep_for(1ms);
+    ASSERT_EQ(phase.load(), 4);
+    std::this_thread::sleep_for(100ms);  // the flusher returns from the callback meanwhile
+    EXPECT_FALSE(s.has_value());
 }
 
 TEST(hub, stats_and_seed_document) {

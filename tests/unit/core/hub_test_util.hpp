@@ -7,6 +7,7 @@
 #include <crier/sse/parser.hpp>
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <cstdint>
 #include <string>
@@ -53,6 +54,45 @@ inline std::vector<received> drain(crier::subscription& s) {
 inline std::vector<std::uint64_t> seqs(const std::vector<received>& events) {
     std::vector<std::uint64_t> out;
     for (const auto& e : events) out.push_back(e.seq());
+    return out;
+}
+
+/// One delivered event with `batch` events unpacked into their items, in stream order.
+struct delivered {
+    std::uint64_t seq = 0;
+    std::string type;
+    std::string data;
+};
+
+/// `events` with every `batch` replaced by its items (their own ids, types and data).
+inline std::vector<delivered> unpack(const std::vector<received>& events) {
+    std::vector<delivered> out;
+    simdjson::dom::parser p;
+    for (const received& e : events) {
+        if (e.type != "batch") {
+            out.push_back({e.seq(), e.type, e.data});
+            continue;
+        }
+        simdjson::dom::array items;
+        EXPECT_FALSE(p.parse(e.data).get_array().get(items)) << e.data;
+        for (simdjson::dom::element item : items) {
+            std::string_view id;
+            std::string_view type;
+            std::string_view data;
+            EXPECT_FALSE(item["id"].get(id));
+            EXPECT_FALSE(item["type"].get(type));
+            EXPECT_FALSE(item["data"].get(data));
+            auto parsed = crier::sse::parse_event_id(id);
+            out.push_back({parsed ? parsed->seq : 0, std::string(type), std::string(data)});
+        }
+    }
+    return out;
+}
+
+/// The seqs of unpacked events, in order.
+inline std::vector<std::uint64_t> seqs(const std::vector<delivered>& events) {
+    std::vector<std::uint64_t> out;
+    for (const auto& e : events) out.push_back(e.seq);
     return out;
 }
 

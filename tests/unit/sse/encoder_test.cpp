@@ -37,6 +37,32 @@ TEST(encoder, line_breaks_become_data_lines) {
     EXPECT_EQ(encoded({.data = "a\r\r\nb\n"}), "data: a\ndata:\ndata: b\ndata:\n\n");
 }
 
+TEST(encoder, event_without_id_then_stamped_id_fills_the_reserved_slot) {
+    // A hub encodes before it knows the id and stamps it later: the data lines are split the
+    // same way as append_event, and the stamp never reallocates.
+    const std::string longest_prefix = "ffffffffffffffff-";
+    for (std::string_view data : {"{\"id\":1}", "", "a\r\nb\rc\n\nd", "\n"}) {
+        std::string out;
+        crier::sse::append_event_without_id(out, "horses:created", data);
+        std::string plain;
+        ASSERT_FALSE(crier::sse::append_event(plain, {.type = "horses:created", .data = data}));
+        EXPECT_EQ(out, plain.substr(0, plain.size() - 1)) << data;  // all but the blank line
+        const auto* before = out.data();
+        crier::sse::stamp_id(out, longest_prefix, UINT64_MAX);
+        EXPECT_EQ(out.data(), before) << "the id slot was too small";
+        EXPECT_EQ(out, plain.substr(0, plain.size() - 1) + "id: " + longest_prefix +
+                           "18446744073709551615\n\n");
+        crier::sse::parser p;
+        int events = 0;
+        ASSERT_FALSE(p.feed(out, [&](const crier::sse::event& e) {
+            ++events;
+            EXPECT_EQ(e.type, "horses:created");
+            EXPECT_EQ(e.last_event_id, longest_prefix + "18446744073709551615");
+        }));
+        EXPECT_EQ(events, 1);
+    }
+}
+
 TEST(encoder, empty_data_is_one_empty_data_line) {
     EXPECT_EQ(encoded({.data = ""}), "data:\n\n");
 }

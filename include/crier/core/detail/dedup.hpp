@@ -26,8 +26,8 @@ namespace crier::detail {
 inline constexpr std::size_t max_stored_dedup_key = 128;
 
 /// Remembers the id of each key for `window`, and at most `capacity` keys (oldest forgotten
-/// first). Not thread-safe by itself: the hub holds `mutex` across check, publish and insert, so
-/// two racing duplicates cannot both be published.
+/// first). Every member but lock() requires the lock from lock(): the hub holds it across check,
+/// publish and insert, so two racing duplicates cannot both be published.
 class dedup_window {
 public:
     using clock = std::chrono::steady_clock;
@@ -35,7 +35,8 @@ public:
     dedup_window(std::chrono::milliseconds window, std::size_t capacity)
         : window_(window), capacity_(capacity) {}
 
-    std::mutex mutex;
+    /// The window's lock, which the members below require.
+    [[nodiscard]] std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
 
     /// The id a live key was first published with.
     std::optional<sse::event_id> find(std::string_view key, clock::time_point now) {
@@ -95,6 +96,7 @@ private:
     std::size_t capacity_;
     std::deque<entry> entries_;
     std::unordered_map<std::string_view, sse::event_id> index_;
+    std::mutex mutex_;
 };
 
 /// The dedup key built from named top-level fields of a JSON object payload: type, channels and

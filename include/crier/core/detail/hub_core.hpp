@@ -1,135 +1,43 @@
 // SPDX-License-Identifier: MIT
-// detail::hub_core and detail::subscription_state: the hub's private state and algorithms.
+// detail::hub_core: the sequencer. It validates, deduplicates and rate-limits a publish, takes
+// its seq from the backplane, and in one short critical section hands the event to the history
+// and to every matching subscription, in seq order. Each policy it composes has its own file:
+// dedup.hpp, rate_limiter.hpp (with batching and its flusher), history_index.hpp,
+// channel_index.hpp (memberships, patterns, users), subscription_state.hpp (queues and
+// overflow), presence.hpp.
 #ifndef CRIER_CORE_DETAIL_HUB_CORE_HPP
 #define CRIER_CORE_DETAIL_HUB_CORE_HPP
 
 #include <crier/core/backplane.hpp>
+#include <crier/core/detail/channel_index.hpp>
 #include <crier/core/detail/dedup.hpp>
-#include <crier/detail/json.hpp>
+#include <crier/core/detail/history_index.hpp>
+#include <crier/core/detail/presence.hpp>
 #include <crier/core/detail/rate_limiter.hpp>
 #include <crier/core/detail/record.hpp>
-#include <crier/core/detail/ring.hpp>
+#include <crier/core/detail/subscription_state.hpp>
 #include <crier/core/history.hpp>
 #include <crier/core/hub_options.hpp>
 #include <crier/core/names.hpp>
 #include <crier/core/publish_result.hpp>
 #include <crier/core/stats.hpp>
 #include <crier/core/subscription.hpp>
+#include <crier/detail/json.hpp>
 #include <crier/detail/utf8.hpp>
 #include <crier/error.hpp>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace crier::detail {
-
-class hub_core;
-struct channel_state;
-
-struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-        return std::hash<std::string_view>{}(s);
-    }
-};
-
-/// A subscription's state, shared by its handle and the hub's registry.
-struct subscription_state : std::enable_shared_from_this<subscription_state> {
-    // What every delivery touches comes first, in as few cache lines as possible: fan-out to
-    // thousands of subscriptions is bound by cache misses.
-
-    // Guarded by the hub's lock:
-    std::uint64_t last_seq = 0;  ///< at-most-once: the newest seq offered to this subscription
-    // Immutable after subscribe():
-    std::size_t max_frames = 0;
-    std::size_t max_bytes = 0;
-    bool filtered = false;  ///< types is not empty
-    // Guarded by mutex:
-    bool signalled = false;  ///< on_ready is due or was called since the queue was last emptied
-    std::size_t queued_bytes = 0;
-    std::vector<sse::frame> queue;
-    std::error_code closed;
-    mutable std::mutex mutex;
-
-    // Immutable after subscribe():
-    std::weak_ptr<hub_core> hub;
-    std::string user_id;
-    std::vector<std::string> types;
-    std::function<void()> on_ready;
-
-    // Guarded by the hub's lock:
-    struct membership {
-        channel_state* channel;
-        std::size_t index;  ///< position in channel->subs
-    };
-    std::vector<membership> memberships;
-    std::vector<std::string> patterns;
-    bool registered = false;
-    bool counts_user = false;
-    std::size_t registry_index = 0;
-
-    // Guarded by mutex:
-    std::condition_variable cv;
-    std::vector<std::string> names;  ///< channels() in the order they were added
-
-    // Guarded by callback_mutex (recursive: on_ready may destroy the handle):
-    std::recursive_mutex callback_mutex;
-    bool detached = false;
-
-    [[nodiscard]] bool accepts(std::string_view type) const noexcept {
-        if (!filtered || type == "resync" || type == "batch") return true;
-        for (const std::string& filter : types) {
-            if (filter == "*" || matches(filter, type)) return true;
-        }
-        return false;
-    }
-
-    /// Wakes waiters and calls on_ready, unless the handle is gone. No hub lock may be held.
-    void signal() noexcept {
-        cv.notify_all();
-        std::lock_guard lock(callback_mutex);
-        if (detached || !on_ready) return;
-        try {
-            on_ready();
-        } catch (...) {  // NOLINT(bugprone-empty-catch): a throwing callback must not kill publish
-        }
-    }
-};
-
-using state_ptr = std::shared_ptr<subscription_state>;
-using notify_list = std::vector<state_ptr>;
-
-/// One channel: its subscribers and its history ring.
-struct channel_state {
-    struct entry {
-        subscription_state* sub;
-        std::size_t slot;  ///< index in sub->memberships
-    };
-    std::string_view name;  ///< the map key
-    std::vector<entry> subs;
-    ring<record_ptr> history;
-    std::size_t history_bytes = 0;
-    /// Replay from any seq below this is incomplete: events up to it were evicted.
-    std::uint64_t evicted_through = 0;
-};
-
-/// Subscriptions to one pattern (`stable:*`), matched against every published channel.
-struct pattern_state {
-    std::string pattern;
-    std::vector<subscription_state*> subs;
-};
 
 /// What a local publish hands through the backplane to its own sink.
 struct publish_context {
@@ -142,43 +50,13 @@ enum class publish_kind {
     flush,        ///< a `batch` of held events: none of that
 };
 
-/// Calls the presence hook in order, with no hub lock held, one call at a time.
-class presence_dispatcher {
-public:
-    void push(std::string channel, std::size_t count) {
-        std::lock_guard lock(mutex_);
-        queue_.emplace_back(std::move(channel), count);
-    }
-
-    void dispatch(const std::function<void(std::string_view, std::size_t)>& hook) noexcept {
-        std::unique_lock lock(mutex_);
-        if (running_) return;  // the running dispatcher will take ours too, in order
-        running_ = true;
-        while (!queue_.empty()) {
-            auto [channel, count] = std::move(queue_.front());
-            queue_.pop_front();
-            lock.unlock();
-            try {
-                hook(channel, count);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the hook's failure is its own
-            }
-            lock.lock();
-        }
-        running_ = false;
-    }
-
-private:
-    std::mutex mutex_;
-    std::deque<std::pair<std::string, std::size_t>> queue_;
-    bool running_ = false;
-};
-
 inline std::error_code out_of_memory() noexcept {
     return std::make_error_code(std::errc::not_enough_memory);
 }
 
-/// The hub. Lock order: dedup.mutex → rate.mutex → the backplane's → mutex_ → a subscription's
-/// mutex. Callbacks (on_ready, presence) run with none of them held.
+/// The hub. Lock order: the dedup window's → the rate limiter's → the backplane's → mutex_ (the
+/// sequencer's, which also guards channels_ and history_) → a subscription's mutex → the
+/// presence queue's. Callbacks (on_ready, presence) run with none of them held.
 class hub_core final : public backplane_sink, public std::enable_shared_from_this<hub_core> {
 public:
     explicit hub_core(hub_options o)
@@ -186,11 +64,16 @@ public:
           backplane_(options_.backplane ? options_.backplane
                                         : std::make_shared<in_process_backplane>()),
           epoch_(backplane_->epoch()),
-          id_prefix_(id_line_prefix(epoch_)),
+          id_prefix_(id_prefix(epoch_)),
           dedup_(options_.dedup_window, options_.dedup_capacity),
-          rate_(options_.rate_limit, options_.rate_window),
+          rate_(options_.rate_limit, options_.rate_window, options_.max_batch_events,
+                held_bytes_bound(options_),
+                std::min(options_.max_batch_events, options_.queue_frames / 4)),
+          batch_chunk_bytes_(batch_chunk_bound(options_)),
           system_base_(std::chrono::system_clock::now()),
-          steady_base_(steady_clock::now()) {
+          steady_base_(steady_clock::now()),
+          channels_(presence_, static_cast<bool>(options_.on_presence)),
+          history_(options_) {
         current_seq_.store(backplane_->last_id().seq, std::memory_order_relaxed);
         backplane_->attach(this);
     }
@@ -227,7 +110,7 @@ public:
     void flush_batches() noexcept {
         notify_list notify;
         {
-            std::lock_guard lock(rate_.mutex);
+            auto lock = rate_.lock();
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
         after_unlock(notify);
@@ -253,7 +136,7 @@ public:
             if (ev.id.epoch == epoch_) {
                 stamp(*ctx->record, id_prefix_, ev.id.seq);
             } else {  // a backplane that changed epoch under us: still a correct id
-                stamp(*ctx->record, id_line_prefix(ev.id.epoch), ev.id.seq);
+                stamp(*ctx->record, id_prefix(ev.id.epoch), ev.id.seq);
             }
         } catch (...) {
             encoded = false;
@@ -286,7 +169,7 @@ public:
     state_ptr subscribe(subscribe_options&& o, std::error_code& ec) {
         ec = {};
         if (o.channels.size() > options_.max_channels_per_subscription) {
-            ec = errc::invalid_channel;
+            ec = errc::too_many_channels;
             return nullptr;
         }
         std::vector<std::string> names;
@@ -335,22 +218,14 @@ public:
                 ec = errc::hub_stopped;
                 return nullptr;
             }
-            if (!s->user_id.empty() && options_.max_connections_per_user != 0) {
-                auto it = users_.find(s->user_id);
-                if (it != users_.end() && it->second >= options_.max_connections_per_user) {
-                    ec = errc::too_many_connections;
-                    return nullptr;
-                }
+            if (!s->user_id.empty() && options_.max_connections_per_user != 0 &&
+                channels_.connections(s->user_id) >= options_.max_connections_per_user) {
+                ec = errc::too_many_connections;
+                return nullptr;
             }
-            s->registry_index = registry_.size();
-            registry_.push_back(s);
-            s->registered = true;
             try {
-                if (!s->user_id.empty()) {
-                    ++users_[s->user_id];
-                    s->counts_user = true;
-                }
-                for (const std::string& n : names) add_locked(*s, n);
+                channels_.enroll(s);
+                for (const std::string& n : names) channels_.add(*s, n);
                 s->names = names;
                 const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
                 // Invariant: live events have seq > current; replay covers seq <= current.
@@ -364,7 +239,7 @@ public:
                     push_resync_locked(*s, resync_reason, current);
                 }
             } catch (...) {
-                unregister_locked(*s);  // never leave a half-registered subscription behind
+                channels_.unregister(*s);  // never leave a half-registered subscription behind
                 throw;
             }
         }
@@ -375,7 +250,7 @@ public:
     void unsubscribe(subscription_state& s) noexcept {
         {
             std::lock_guard lock(mutex_);
-            unregister_locked(s);
+            channels_.unregister(s);
         }
         dispatch_presence();
     }
@@ -389,11 +264,11 @@ public:
                 std::lock_guard slock(s.mutex);
                 if (std::find(s.names.begin(), s.names.end(), name) != s.names.end()) return {};
                 if (s.names.size() >= options_.max_channels_per_subscription) {
-                    return errc::invalid_channel;
+                    return errc::too_many_channels;
                 }
                 s.names.emplace_back(name);
             }
-            add_locked(s, name);
+            channels_.add(s, name);
         }
         dispatch_presence();
         return {};
@@ -410,7 +285,7 @@ public:
                 if (it == s.names.end()) return {};
                 s.names.erase(it);
             }
-            remove_locked(s, name);
+            channels_.remove(s, name);
         }
         dispatch_presence();
         return {};
@@ -475,24 +350,24 @@ public:
     hub_stats stats() {
         hub_stats st;
         {
-            std::lock_guard lock(dedup_.mutex);
+            auto lock = dedup_.lock();
             st.dedup_keys = dedup_.size();
         }
         {
-            std::lock_guard lock(rate_.mutex);
+            auto lock = rate_.lock();
             st.held_events = rate_.held_events();
             st.held_bytes = rate_.held_bytes();
         }
         std::lock_guard lock(mutex_);
-        st.subscriptions = registry_.size();
-        st.users = users_.size();
-        st.channels = channels_.size();
-        st.channel_names.reserve(channels_.size());
-        for (const auto& [name, ch] : channels_) st.channel_names.push_back(name);
+        st.subscriptions = channels_.registry().size();
+        st.users = channels_.users();
+        st.channels = channels_.channels().size();
+        st.channel_names.reserve(st.channels);
+        for (const auto& [name, ch] : channels_.channels()) st.channel_names.push_back(name);
         std::sort(st.channel_names.begin(), st.channel_names.end());
-        st.history_events = history_events_;
-        st.history_bytes = history_bytes_;
-        for (const state_ptr& s : registry_) {
+        st.history_events = history_.events();
+        st.history_bytes = history_.bytes();
+        for (const state_ptr& s : channels_.registry()) {
             std::lock_guard slock(s->mutex);
             st.queued_frames += s->queue.size();
             st.queued_bytes += s->queued_bytes;
@@ -510,14 +385,13 @@ public:
 
     std::size_t connections(std::string_view user) {
         std::lock_guard lock(mutex_);
-        auto it = users_.find(user);
-        return it == users_.end() ? 0 : it->second;
+        return channels_.connections(user);
     }
 
     std::size_t subscribers(std::string_view channel) {
         std::lock_guard lock(mutex_);
-        auto it = channels_.find(channel);
-        return it == channels_.end() ? 0 : it->second.subs.size();
+        const channel_state* ch = channels_.find(channel);
+        return ch == nullptr ? 0 : ch->subs.size();
     }
 
     // -- Shutdown ------------------------------------------------------------------------------
@@ -527,28 +401,20 @@ public:
         // Nothing held is dropped: flush it while the backplane still delivers.
         notify_list notify;
         {
-            std::lock_guard lock(rate_.mutex);
-            flusher_stop_ = true;
+            auto lock = rate_.lock();
             flush_locked(rate_.take(steady_clock::now(), true), notify);
         }
-        rate_.wake.notify_all();
-        if (flusher_.joinable()) {
-            if (flusher_.get_id() == std::this_thread::get_id()) {
-                flusher_.detach();  // stop() from a callback the flusher made
-            } else {
-                flusher_.join();
-            }
-        }
+        rate_.stop();  // from a flush callback: detached, and it keeps this core alive till done
         {
             std::lock_guard lock(mutex_);
-            while (!registry_.empty()) {
-                state_ptr s = registry_.back();
+            while (!channels_.registry().empty()) {
+                state_ptr s = channels_.registry().back();
                 {
                     std::lock_guard slock(s->mutex);
                     if (!s->closed) s->closed = errc::hub_stopped;
                 }
                 notify.push_back(s);
-                unregister_locked(*s);
+                channels_.unregister(*s);
             }
         }
         fire(notify);
@@ -568,9 +434,6 @@ public:
     }
 
 private:
-    using channel_map =
-        std::unordered_map<std::string, channel_state, string_hash, std::equal_to<>>;
-
     static hub_options normalise(hub_options o) {
         o.queue_frames = std::max<std::size_t>(o.queue_frames, 1);
         o.max_channels_per_event = std::max<std::size_t>(o.max_channels_per_event, 1);
@@ -578,6 +441,20 @@ private:
         if (o.rate_window <= std::chrono::milliseconds::zero()) o.rate_limit = 0;
         o.max_batch_events = std::max<std::size_t>(o.max_batch_events, 1);
         return o;
+    }
+
+    /// Held bytes past which everything flushes at once: a flush must fit a queue that is
+    /// drained normally (a quarter of it) and a channel's history (half of it), so a backlog
+    /// never overflows readers or evicts what a reconnecting client replays.
+    static std::size_t held_bytes_bound(const hub_options& o) noexcept {
+        return std::min({o.max_held_bytes, o.queue_bytes / 4, o.history_bytes / 2});
+    }
+
+    /// Largest data of one `batch` event (a backlog is split into several): well inside the
+    /// queue, history and payload bounds. A single larger item still goes alone.
+    static std::size_t batch_chunk_bound(const hub_options& o) noexcept {
+        return std::max<std::size_t>(
+            std::min({o.queue_bytes, o.history_bytes, o.max_payload_bytes}) / 8, 1);
     }
 
     [[nodiscard]] std::chrono::system_clock::time_point system_of(
@@ -641,7 +518,7 @@ private:
                     }
                 }
                 if (!dedup_key.empty()) {
-                    dedup_lock = std::unique_lock(dedup_.mutex);
+                    dedup_lock = dedup_.lock();
                     if (auto first = dedup_.find(dedup_key, now)) {
                         deduplicated_.fetch_add(1, std::memory_order_relaxed);
                         return {.id = *first, .duplicate = true};
@@ -649,28 +526,27 @@ private:
                 }
             }
 
-            // Rate limit: a held event is sequenced and added to its batch under rate_.mutex, so
+            publish_context ctx{nullptr, &notify};
+            ctx.record = encode_record(type, data, sorted, now);  // outside the locks below
+
+            // Rate limit: every event is admitted or held, and sequenced, under the limiter's
+            // lock, so an admitted event never takes a seq below a held one on its channels and
             // the flusher (which takes the same lock) never misses or reorders one.
             bool held = false;
-            std::string rate_key;
             std::unique_lock<std::mutex> rate_lock;
             if (app && rate_.enabled()) {
-                rate_key = rate_limiter::key_of(sorted);
-                rate_lock = std::unique_lock(rate_.mutex);
+                rate_lock = rate_.lock();
                 if (stopped()) return {.error = errc::hub_stopped};
-                if (!rate_.admit(sorted, rate_key, now)) {
+                if (!rate_.admit(sorted, now)) {
                     rate_limited_.fetch_add(1, std::memory_order_relaxed);
                     if (options_.rate_policy == rate_limit_policy::reject) {
                         return {.error = errc::rate_limited};
                     }
                     held = true;
-                } else {
-                    rate_lock.unlock();
+                    ctx.record.reset();
                 }
             }
 
-            publish_context ctx{nullptr, &notify};
-            if (!held) ctx.record = encode_record(type, data, sorted, now);
             backplane_event ev{.channels = sorted,
                                .type = type,
                                .data = data,
@@ -679,10 +555,13 @@ private:
                                .origin = &ctx};
             if (auto ec = backplane_->publish(ev)) return {.error = ec};
             if (held) {
-                rate_.hold(sorted, rate_key, {ev.id, std::string(type), std::string(data)}, now,
-                           options_.max_batch_events, options_.max_held_bytes);
+                rate_.hold(sorted, ev.id, type, data, now);
+                // A full batch or the bounds flush here, not later: held memory stays bounded
+                // however far the flusher lags.
+                auto due = rate_.take(now, rate_.over_bounds());
+                if (!due.empty()) flush_locked(std::move(due), notify);
                 start_flusher_locked();
-                rate_.wake.notify_one();
+                rate_.wake();
             }
             if (dedup_lock.owns_lock()) dedup_.insert(dedup_key, ev.id, now);
             return {.id = ev.id, .held = held};
@@ -697,288 +576,51 @@ private:
 
     // -- Batches -------------------------------------------------------------------------------
 
-    /// Publishes each group as one `batch` event. Caller holds rate_.mutex.
+    /// Publishes each group's items, in order, as `batch` events whose data stays within
+    /// batch_chunk_bytes_. Caller holds the rate limiter's lock.
     void flush_locked(std::vector<rate_limiter::group> groups, notify_list& notify) noexcept {
         for (rate_limiter::group& g : groups) {
             try {
-                std::sort(g.items.begin(), g.items.end(),
-                          [](const auto& a, const auto& b) { return a.id < b.id; });
-                std::string data;
-                data.reserve(g.bytes + g.items.size() * 64 + 2);
-                data.push_back('[');
-                char buf[sse::max_event_id_chars];
-                for (const auto& item : g.items) {
-                    if (data.size() > 1) data.push_back(',');
-                    data.append(R"({"id":")")
-                        .append(buf, static_cast<std::size_t>(sse::to_chars(buf, item.id) - buf));
-                    data.append(R"(","type":)");
-                    append_json_string(data, item.type);
-                    data.append(R"(,"data":)");
-                    append_json_string(data, item.data);
-                    data.push_back('}');
-                }
-                data.push_back(']');
                 std::vector<std::string_view> channels(g.channels.begin(), g.channels.end());
-                (void)publish_core(channels, "batch", data, {}, publish_kind::flush, notify);
-            } catch (...) {  // out of memory: the items are lost, loudly
+                std::string data;
+                data.reserve(std::min(g.bytes + g.items.size() + 2, batch_chunk_bytes_ + 2));
+                for (std::size_t i = 0; i < g.items.size();) {
+                    data.assign(1, '[');
+                    data.append(g.items[i++]);  // at least one item, however large
+                    while (i < g.items.size() &&
+                           data.size() + 1 + g.items[i].size() + 1 <= batch_chunk_bytes_) {
+                        data.push_back(',');
+                        data.append(g.items[i++]);
+                    }
+                    data.push_back(']');
+                    auto r = publish_core(channels, "batch", data, {}, publish_kind::flush, notify);
+                    if (!r) throw std::system_error(r.error);
+                }
+            } catch (...) {  // the items are lost, loudly
                 std::lock_guard lock(mutex_);
                 resync_all_locked("out_of_memory", notify);
             }
         }
     }
 
-    /// Caller holds rate_.mutex.
+    /// Caller holds the rate limiter's lock.
     void start_flusher_locked() {
-        if (flusher_started_) return;
-        flusher_started_ = true;
-        flusher_ = std::thread([this] { flusher_loop(); });
-    }
-
-    void flusher_loop() noexcept {
-        std::unique_lock lock(rate_.mutex);
-        while (!flusher_stop_) {
-            const auto due = rate_.next_due();
-            if (due == steady_clock::time_point::max()) {
-                rate_.wake.wait(lock);
-            } else {
-                rate_.wake.wait_until(lock, due);
-            }
-            if (flusher_stop_) break;
-            auto groups = rate_.take(steady_clock::now(), false);
-            if (groups.empty()) continue;
+        rate_.start_flusher(weak_from_this(), [this](std::vector<rate_limiter::group>&& groups,
+                                                     std::unique_lock<std::mutex>& lock) {
             notify_list notify;
             flush_locked(std::move(groups), notify);
             lock.unlock();
             after_unlock(notify);
             lock.lock();
-        }
+        });
     }
 
-    // -- Channels and membership (mutex_ held) ------------------------------------------------
+    // -- Replay (mutex_ held) -----------------------------------------------------------------
 
-    channel_state& channel_locked(std::string_view name) {
-        auto it = channels_.find(name);
-        if (it == channels_.end()) {
-            it = channels_.emplace(std::string(name), channel_state{}).first;
-            it->second.name = it->first;
-            // It may have existed, been evicted and been forgotten: assume the worst.
-            it->second.evicted_through = removed_watermark_;
-        }
-        return it->second;
-    }
-
-    void maybe_erase_locked(channel_state& ch) {
-        if (!ch.subs.empty() || !ch.history.empty()) return;
-        removed_watermark_ = std::max(removed_watermark_, ch.evicted_through);
-        channels_.erase(channels_.find(ch.name));
-    }
-
-    void add_locked(subscription_state& s, std::string_view name) {
-        if (name.back() == '*') {
-            auto it = std::find_if(patterns_.begin(), patterns_.end(),
-                                   [&](const pattern_state& p) { return p.pattern == name; });
-            if (it == patterns_.end()) {
-                patterns_.push_back({std::string(name), {}});
-                it = patterns_.end() - 1;
-            }
-            it->subs.push_back(&s);
-            s.patterns.emplace_back(name);
-            return;
-        }
-        channel_state& ch = channel_locked(name);
-        ch.subs.push_back({&s, s.memberships.size()});
-        s.memberships.push_back({&ch, ch.subs.size() - 1});
-        if (ch.subs.size() == 1 && options_.on_presence) presence_.push(std::string(name), 1);
-    }
-
-    void remove_locked(subscription_state& s, std::string_view name) {
-        if (name.back() == '*') {
-            auto pit = std::find(s.patterns.begin(), s.patterns.end(), name);
-            if (pit != s.patterns.end()) s.patterns.erase(pit);
-            drop_pattern_locked(s, name);
-            return;
-        }
-        for (std::size_t i = 0; i < s.memberships.size(); ++i) {
-            if (s.memberships[i].channel->name != name) continue;
-            leave_locked(s, i);
-            // Keep the memberships dense: move the last one into slot i.
-            if (i != s.memberships.size() - 1) {
-                s.memberships[i] = s.memberships.back();
-                s.memberships[i].channel->subs[s.memberships[i].index].slot = i;
-            }
-            s.memberships.pop_back();
-            return;
-        }
-    }
-
-    /// Removes s from the channel of membership i (the membership itself stays).
-    void leave_locked(subscription_state& s, std::size_t i) {
-        channel_state& ch = *s.memberships[i].channel;
-        const std::size_t at = s.memberships[i].index;
-        if (at != ch.subs.size() - 1) {
-            ch.subs[at] = ch.subs.back();
-            ch.subs[at].sub->memberships[ch.subs[at].slot].index = at;
-        }
-        ch.subs.pop_back();
-        if (ch.subs.empty()) {
-            if (options_.on_presence) presence_.push(std::string(ch.name), 0);
-            maybe_erase_locked(ch);
-        }
-    }
-
-    void drop_pattern_locked(subscription_state& s, std::string_view pattern) {
-        auto it = std::find_if(patterns_.begin(), patterns_.end(),
-                               [&](const pattern_state& p) { return p.pattern == pattern; });
-        if (it == patterns_.end()) return;
-        std::erase(it->subs, &s);
-        if (it->subs.empty()) patterns_.erase(it);
-    }
-
-    void unregister_locked(subscription_state& s) {
-        if (!s.registered) return;
-        s.registered = false;
-        for (std::size_t i = 0; i < s.memberships.size(); ++i) leave_locked(s, i);
-        s.memberships.clear();
-        for (const std::string& p : s.patterns) drop_pattern_locked(s, p);
-        s.patterns.clear();
-        if (s.counts_user) {
-            s.counts_user = false;
-            auto it = users_.find(s.user_id);
-            if (--it->second == 0) users_.erase(it);
-        }
-        // Last: the registry may hold the last reference.
-        const std::size_t at = s.registry_index;
-        state_ptr keep = std::move(registry_[at]);
-        if (at != registry_.size() - 1) {
-            registry_[at] = std::move(registry_.back());
-            registry_[at]->registry_index = at;
-        }
-        registry_.pop_back();
-    }
-
-    // -- History (mutex_ held) ----------------------------------------------------------------
-
-    void evict_front_locked(channel_state& ch) {
-        event_record& r = *ch.history.front();
-        ch.history_bytes -= r.bytes.size();
-        ch.evicted_through = std::max(ch.evicted_through, r.seq);
-        if (--r.rings == 0) {
-            (r.older != nullptr ? r.older->newer : oldest_) = r.newer;
-            (r.newer != nullptr ? r.newer->older : newest_) = r.older;
-            r.older = r.newer = nullptr;
-            --history_events_;
-            history_bytes_ -= r.footprint;
-        }
-        ch.history.pop_front();
-        if (ch.history.empty()) ch.history.shrink_if_empty();
-    }
-
-    void expire_locked(channel_state& ch, steady_clock::time_point now) {
-        if (options_.history_max_age <= std::chrono::milliseconds::zero()) return;
-        while (!ch.history.empty() &&
-               now - ch.history.front()->accepted >= options_.history_max_age) {
-            evict_front_locked(ch);
-        }
-    }
-
-    void retain_locked(channel_state& ch, const record_ptr& r) {
-        if (r->rings++ == 0) {
-            r->older = newest_;
-            (newest_ != nullptr ? newest_->newer : oldest_) = r.get();
-            newest_ = r.get();
-            ++history_events_;
-            history_bytes_ += r->footprint;
-        }
-        ch.history.push_back(r);
-        ch.history_bytes += r->bytes.size();
-        while (ch.history.size() > options_.history_size ||
-               (ch.history_bytes > options_.history_bytes && !ch.history.empty())) {
-            evict_front_locked(ch);
-        }
-        expire_locked(ch, r->accepted);
-    }
-
-    /// Evicts the globally oldest events until the hub-wide byte bound holds. The oldest
-    /// retained event is at the front of every ring that holds it.
-    void enforce_total_locked() {
-        while (history_bytes_ > options_.history_total_bytes && oldest_ != nullptr) {
-            const event_record* victim = oldest_;
-            record_ptr keep;  // the record dies with its last ring; its names are read below
-            std::string_view rest = victim->channels;
-            while (!rest.empty()) {
-                const std::size_t lf = rest.find('\n');
-                auto it = channels_.find(rest.substr(0, lf));
-                rest.remove_prefix(lf + 1);
-                if (it == channels_.end()) continue;
-                channel_state& ch = it->second;
-                if (ch.history.empty() || ch.history.front().get() != victim) continue;
-                if (!keep) keep = ch.history.front();
-                evict_front_locked(ch);
-                maybe_erase_locked(ch);
-            }
-            if (!keep) break;  // unreachable while the invariant holds; never spin
-        }
-    }
-
-    /// Gathers retained records with seq > since on these channels/patterns, in seq order,
-    /// once each. Returns false when history on one of them was evicted past `since`.
     bool collect_locked(std::uint64_t since, std::span<const std::string_view> names,
                         std::vector<const record_ptr*>& out) {
-        const auto now = coarse_now();
-        // Without history nothing can be replayed: only an up-to-date client is complete.
-        bool complete =
-            options_.history_size != 0 || since >= current_seq_.load(std::memory_order_relaxed);
-        std::size_t contributing = 0;
-        std::vector<std::string> emptied;
-        auto visit = [&](channel_state& ch) {
-            expire_locked(ch, now);
-            if (since < ch.evicted_through) complete = false;
-            if (ch.history.empty()) {
-                emptied.emplace_back(ch.name);
-                return;
-            }
-            // Binary search: the ring is in seq order.
-            std::size_t lo = 0;
-            std::size_t hi = ch.history.size();
-            while (lo < hi) {
-                const std::size_t mid = (lo + hi) / 2;
-                if (ch.history[mid]->seq <= since) {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            if (lo == ch.history.size()) return;
-            ++contributing;
-            for (std::size_t i = lo; i < ch.history.size(); ++i) out.push_back(&ch.history[i]);
-        };
-        for (std::string_view n : names) {
-            if (n.back() == '*') {
-                if (since < removed_watermark_) complete = false;
-                for (auto& [name, ch] : channels_) {
-                    if (matches(n, name)) visit(ch);
-                }
-            } else if (auto it = channels_.find(n); it != channels_.end()) {
-                visit(it->second);
-            } else if (since < removed_watermark_) {
-                complete = false;
-            }
-        }
-        if (contributing > 1) {
-            std::sort(out.begin(), out.end(), [](const record_ptr* a, const record_ptr* b) {
-                return (*a)->seq < (*b)->seq;
-            });
-            out.erase(std::unique(out.begin(), out.end(),
-                                  [](const record_ptr* a, const record_ptr* b) {
-                                      return a->get() == b->get();
-                                  }),
-                      out.end());
-        }
-        for (const std::string& name : emptied) {
-            if (auto it = channels_.find(name); it != channels_.end())
-                maybe_erase_locked(it->second);
-        }
-        return complete;
+        return history_.collect(channels_, since, current_seq_.load(std::memory_order_relaxed),
+                                names, out);
     }
 
     /// Queues the replay after `since`; returns the resync reason when it cannot be complete.
@@ -1011,28 +653,28 @@ private:
     void fan_out(const record_ptr& r, std::span<const std::string_view> channels,
                  std::string_view type, notify_list& notify) {
         const std::size_t size = r->bytes.size();
-        const bool keep = options_.history_size != 0;
+        const bool keep = history_.enabled();
         for (std::string_view name : channels) {
             channel_state* ch = nullptr;
             if (keep) {
-                ch = &channel_locked(name);
-                retain_locked(*ch, r);
-            } else if (auto it = channels_.find(name); it != channels_.end()) {
-                ch = &it->second;
+                ch = &channels_.get(name);
+                history_.retain(*ch, r);
+            } else {
+                ch = channels_.find(name);
             }
             if (ch == nullptr) continue;
             for (const channel_state::entry& e : ch->subs) offer(*e.sub, type, r, size, notify);
-            if (keep) maybe_erase_locked(*ch);  // an event larger than the ring's byte bound
+            if (keep) channels_.maybe_erase(*ch);  // an event larger than the ring's byte bound
         }
-        for (pattern_state& p : patterns_) {
+        for (pattern_state& p : channels_.patterns()) {
             for (std::string_view name : channels) {
                 if (!matches(p.pattern, name)) continue;
                 for (subscription_state* s : p.subs) offer(*s, type, r, size, notify);
                 break;
             }
         }
-        enforce_total_locked();
-        for (subscription_state* s : overflowed_) unregister_locked(*s);
+        history_.enforce_total(channels_);
+        for (subscription_state* s : overflowed_) channels_.unregister(*s);
         overflowed_.clear();
     }
 
@@ -1044,56 +686,40 @@ private:
         if (!s.accepts(type)) return;
         std::lock_guard slock(s.mutex);
         if (s.closed) return;
-        if (s.queue.size() >= s.max_frames || s.queued_bytes + size > s.max_bytes) {
-            ++overflows_;
-            s.queue.clear();
-            s.queued_bytes = 0;
-            if (options_.overflow == overflow_policy::drop_oldest) {
-                try {
-                    push_resync_locked(s, "overflow", seq);
-                    if (!s.signalled) {
-                        s.signalled = true;
-                        notify.push_back(s.shared_from_this());
-                    }
-                    return;
-                } catch (...) {  // NOLINT(bugprone-empty-catch): no memory: disconnect instead
-                }
-            }
-            s.closed = errc::subscriber_overflow;
-            overflowed_.push_back(&s);
-            notify.push_back(s.shared_from_this());
-            return;
+        bool wake = false;
+        auto resync = [&] { return resync_frame("overflow", {epoch_, seq}); };
+        switch (s.offer(frame_of(r), size, options_.overflow, resync, wake)) {
+            case subscription_state::offer_outcome::queued:
+                ++delivered_;
+                break;
+            case subscription_state::offer_outcome::resynced:
+                ++overflows_;
+                ++resyncs_;
+                break;
+            case subscription_state::offer_outcome::closed:
+                ++overflows_;
+                overflowed_.push_back(&s);
+                break;
         }
-        s.queue.push_back(frame_of(r));
-        s.queued_bytes += size;
-        ++delivered_;
-        if (!s.signalled) {
-            s.signalled = true;
-            notify.push_back(s.shared_from_this());
-        }
+        if (wake) notify.push_back(s.shared_from_this());
     }
 
     /// Queues a `resync` whose id is `seq`. Caller holds mutex_ and s.mutex.
     void push_resync_locked(subscription_state& s, std::string_view reason, std::uint64_t seq) {
-        sse::frame f = resync_frame(reason, {epoch_, seq});
-        s.queued_bytes += f->size();
-        s.queue.push_back(std::move(f));
+        s.push(resync_frame(reason, {epoch_, seq}));
         ++resyncs_;
     }
 
     void resync_all_locked(std::string_view reason, notify_list& notify) noexcept {
         const std::uint64_t seq = current_seq_.load(std::memory_order_relaxed);
-        for (const state_ptr& s : registry_) {
+        for (const state_ptr& s : channels_.registry()) {
             std::lock_guard slock(s->mutex);
             if (s->closed) continue;
             try {
                 s->queue.clear();
                 s->queued_bytes = 0;
                 push_resync_locked(*s, reason, seq);
-                if (!s->signalled) {
-                    s->signalled = true;
-                    notify.push_back(s);
-                }
+                if (s->mark_signalled()) notify.push_back(s);
             } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more can be done
             }
         }
@@ -1110,9 +736,7 @@ private:
 
     dedup_window dedup_;
     rate_limiter rate_;
-    std::thread flusher_;           // guarded by rate_.mutex until joined
-    bool flusher_started_ = false;  // rate_.mutex
-    bool flusher_stop_ = false;     // rate_.mutex
+    const std::size_t batch_chunk_bytes_;
     presence_dispatcher presence_;
 
     const std::chrono::system_clock::time_point system_base_;
@@ -1125,16 +749,9 @@ private:
 
     // The sequencer's state, guarded by mutex_:
     mutable std::mutex mutex_;
-    channel_map channels_;
-    std::vector<pattern_state> patterns_;
-    std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> users_;
-    std::vector<state_ptr> registry_;
+    channel_index channels_;
+    history_index history_;
     std::vector<subscription_state*> overflowed_;
-    event_record* oldest_ = nullptr;
-    event_record* newest_ = nullptr;
-    std::size_t history_events_ = 0;
-    std::size_t history_bytes_ = 0;
-    std::uint64_t removed_watermark_ = 0;
     std::uint64_t published_ = 0;
     std::uint64_t delivered_ = 0;
     std::uint64_t resyncs_ = 0;

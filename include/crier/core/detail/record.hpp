@@ -4,13 +4,12 @@
 #define CRIER_CORE_DETAIL_RECORD_HPP
 
 #include <crier/detail/json.hpp>
+#include <crier/sse/encoder.hpp>
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -38,9 +37,10 @@ inline steady_clock::time_point coarse_now() noexcept {
     return steady_clock::now();
 }
 
-/// One accepted event. Its frame is `event: <type>\n`, the `data:` lines, then `id: <id>\n\n`:
-/// everything but the id is encoded before the sequencer's critical section, and the id is
-/// stamped into reserved capacity inside it (no reallocation, no copy).
+/// One accepted event. Its frame is `event: <type>\n`, the `data:` lines, then `id: <id>\n\n`
+/// (sse::append_event_without_id and sse::stamp_id): everything but the id is encoded before
+/// the sequencer's critical section, and the id is stamped into reserved capacity inside it
+/// (no reallocation, no copy).
 struct event_record {
     std::uint64_t seq = 0;
     steady_clock::time_point accepted{};
@@ -66,31 +66,6 @@ inline sse::frame frame_of(const record_ptr& r) noexcept {
     return sse::frame(r, &r->bytes);
 }
 
-/// Calls f(line) for each line of `text`, split on CRLF, CR or LF; always at least once.
-template <class F>
-void for_each_data_line(std::string_view text, F&& f) {
-    std::size_t start = 0;
-    const std::size_t n = text.size();
-    for (;;) {
-        const void* lf = start < n ? std::memchr(text.data() + start, '\n', n - start) : nullptr;
-        const std::size_t lf_at =
-            lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - text.data()) : n;
-        const void* cr =
-            lf_at > start ? std::memchr(text.data() + start, '\r', lf_at - start) : nullptr;
-        const std::size_t end =
-            cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - text.data()) : lf_at;
-        f(text.substr(start, end - start));
-        if (end == n) return;
-        start = end + 1;
-        if (text[end] == '\r' && start < n && text[start] == '\n') ++start;
-    }
-}
-
-inline bool has_line_break(std::string_view text) noexcept {
-    return std::memchr(text.data(), '\n', text.size()) != nullptr ||
-           std::memchr(text.data(), '\r', text.size()) != nullptr;
-}
-
 /// Encodes everything but the id line, reserving room for it. May throw std::bad_alloc.
 inline record_ptr encode_record(std::string_view type, std::string_view data,
                                 std::span<const std::string_view> channels,
@@ -98,25 +73,7 @@ inline record_ptr encode_record(std::string_view type, std::string_view data,
     auto r = std::make_shared<event_record>();
     r->accepted = now;
     r->type_size = static_cast<std::uint32_t>(type.size());
-    constexpr std::size_t id_line = 4 + sse::max_event_id_chars + 2;
-    std::string& b = r->bytes;
-    if (!has_line_break(data)) {  // the common case: one data line, one scan
-        b.reserve(7 + type.size() + 1 + 6 + data.size() + 1 + id_line);
-        b.append("event: ").append(type).append(data.empty() ? "\ndata:" : "\ndata: ");
-        b.append(data).push_back('\n');
-    } else {
-        std::size_t size = 7 + type.size() + 1 + id_line;
-        for_each_data_line(data, [&](std::string_view line) { size += 6 + line.size() + 1; });
-        b.reserve(size);
-        b.append("event: ").append(type).push_back('\n');
-        for_each_data_line(data, [&](std::string_view line) {
-            if (line.empty()) {
-                b.append("data:\n");
-            } else {
-                b.append("data: ").append(line).push_back('\n');
-            }
-        });
-    }
+    sse::append_event_without_id(r->bytes, type, data);
     if (channels.size() == 1) {
         r->channels.reserve(channels[0].size() + 1);
         r->channels.append(channels[0]).push_back('\n');
@@ -129,21 +86,17 @@ inline record_ptr encode_record(std::string_view type, std::string_view data,
     return r;
 }
 
-/// `id: <epoch in hex>-`: the part of every id line that never changes in a hub's life.
-inline std::string id_line_prefix(std::uint64_t epoch) {
+/// `<epoch in hex>-`: the part of every id that never changes in a hub's life.
+inline std::string id_prefix(std::uint64_t epoch) {
     char buf[sse::max_event_id_chars];
     char* end = sse::to_chars(buf, {epoch, 0});
-    std::string prefix = "id: ";
-    prefix.append(buf, static_cast<std::size_t>(end - buf) - 1);  // keep the '-', drop the '0'
-    return prefix;
+    return std::string(buf, static_cast<std::size_t>(end - buf) - 1);  // keep '-', drop the '0'
 }
 
 /// Appends the id line (within the capacity encode_record reserved) and fixes the footprint.
 inline void stamp(event_record& r, std::string_view prefix, std::uint64_t seq) noexcept {
-    char buf[24];
-    const auto res = std::to_chars(buf, buf + sizeof buf, seq);
     r.seq = seq;
-    r.bytes.append(prefix).append(buf, static_cast<std::size_t>(res.ptr - buf)).append("\n\n");
+    sse::stamp_id(r.bytes, prefix, seq);
     // The record, its control block and both buffers.
     r.footprint = sizeof(event_record) + 16 + r.bytes.capacity() + r.channels.capacity();
 }

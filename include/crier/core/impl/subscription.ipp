@@ -102,8 +102,11 @@ CRIER_DECL std::string subscription::user_id() const {
 CRIER_DECL void subscription::close() noexcept {
     if (!state_) return;
     detail::unsubscribe(*state_);
-    std::lock_guard lock(state_->mutex);
-    if (!state_->closed) state_->closed = errc::closed;
+    {
+        std::lock_guard lock(state_->mutex);
+        if (!state_->closed) state_->closed = errc::closed;
+    }
+    state_->cv.notify_all();  // a thread blocked in wait_for() must see the close now
 }
 
 }  // namespace crier

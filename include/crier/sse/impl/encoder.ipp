@@ -120,6 +120,36 @@ CRIER_DECL std::error_code append_event(std::string& out, const event_fields& fi
     return {};
 }
 
+CRIER_DECL void append_event_without_id(std::string& out, std::string_view type,
+                                        std::string_view data) {
+    const bool one_line = std::memchr(data.data(), '\n', data.size()) == nullptr &&
+                          std::memchr(data.data(), '\r', data.size()) == nullptr;
+    if (one_line) {  // the common case: one data line, one scan
+        out.reserve(out.size() + 7 + type.size() + 1 + detail::data_line_size(data) + id_slot_size);
+        out.append("event: ").append(type).append(data.empty() ? "\ndata:" : "\ndata: ");
+        out.append(data).push_back('\n');
+        return;
+    }
+    std::size_t size = out.size() + 7 + type.size() + 1 + id_slot_size;
+    detail::for_each_line(data,
+                          [&](std::string_view line) { size += detail::data_line_size(line); });
+    out.reserve(size);
+    out.append("event: ").append(type).push_back('\n');
+    detail::for_each_line(data, [&](std::string_view line) {
+        if (line.empty()) {
+            out.append("data:\n");
+        } else {
+            out.append(detail::data_prefix).append(line).push_back('\n');
+        }
+    });
+}
+
+CRIER_DECL void stamp_id(std::string& out, std::string_view prefix, std::uint64_t seq) noexcept {
+    char buf[24];
+    const auto res = std::to_chars(buf, buf + sizeof buf, seq);
+    out.append("id: ").append(prefix).append(buf, res.ptr).append("\n\n");
+}
+
 CRIER_DECL void append_comment(std::string& out, std::string_view text) {
     detail::for_each_line(text, [&](std::string_view line) {
         out.push_back(':');
