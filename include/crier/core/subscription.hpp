@@ -5,6 +5,7 @@
 
 #include <crier/config.hpp>
 #include <crier/error.hpp>
+#include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
 #include <chrono>
@@ -102,6 +103,12 @@ public:
     /// Frames and bytes waiting to be drained.
     [[nodiscard]] CRIER_DECL std::size_t queued_frames() const;
     [[nodiscard]] CRIER_DECL std::size_t queued_bytes() const;
+
+    /// The hub's position when the subscription was registered: every event with a greater seq
+    /// on its channels reaches it (replayed or live), none at or below it arrives live. A
+    /// transport announces it to a fresh client (crier's `connected` event carries it), so a
+    /// client that drops before its first event resumes exactly here. Zero for an empty handle.
+    [[nodiscard]] CRIER_DECL sse::event_id start_id() const;
 
     /// The user id it was opened with.
     [[nodiscard]] CRIER_DECL std::string user_id() const;

@@ -28,8 +28,11 @@ namespace crier::adapters::detail {
 /// What routing decided to do with a request that becomes an SSE stream.
 struct stream_plan {
     subscribe_options options;
-    /// Response head and the `connected` event: the first bytes of the stream.
+    /// The first bytes of the stream: the response head, to which subscribe() appends the
+    /// `connected` event (its id is the subscription's start, known only once subscribed).
     std::string preamble;
+    /// The `connected` event's data up to its `"id":` value.
+    std::string connected;
 };
 
 /// What routing decided: a response, or a stream.

@@ -230,6 +230,7 @@ public:
                 const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
                 // Invariant: live events have seq > current; replay covers seq <= current.
                 s->last_seq = current;
+                s->start = {epoch_, current};
                 if (replay && since > current) resync_reason = "unknown_id";
                 if (resync_reason == nullptr && replay) {
                     resync_reason = replay_locked(*s, since, names);

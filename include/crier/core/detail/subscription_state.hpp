@@ -7,6 +7,7 @@
 #include <crier/core/hub_options.hpp>
 #include <crier/core/names.hpp>
 #include <crier/error.hpp>
+#include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
 #include <condition_variable>
@@ -46,6 +47,7 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
 
     // Immutable after subscribe():
     std::weak_ptr<hub_core> hub;
+    sse::event_id start{};  ///< the hub's position at registration (see subscription::start_id)
     std::string user_id;
     std::vector<std::string> types;
     std::function<void()> on_ready;

@@ -95,6 +95,10 @@ CRIER_DECL std::size_t subscription::queued_bytes() const {
     return state_->queued_bytes;
 }
 
+CRIER_DECL sse::event_id subscription::start_id() const {
+    return state_ ? state_->start : sse::event_id{};
+}
+
 CRIER_DECL std::string subscription::user_id() const {
     return state_ ? state_->user_id : std::string();
 }

@@ -381,25 +381,20 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
     if (!sse::is_valid_last_event_id(last_id)) last_id = "invalid";  // the hub answers resync
     plan.options.last_event_id = last_id;
 
-    // The `connected` event carries an id, so a client that drops before any other event
-    // still reconnects from the right place (browsers differ on whether a new stream starts
-    // with an empty id buffer).
-    const std::string current = sse::to_string(hub_.current_id());
-    const std::string resume = last_id.empty() ? current : last_id;
-    std::string data = fmt::format(R"({{"clientId":"c{}","channels":[)",
-                                   next_client_.fetch_add(1, std::memory_order_relaxed));
+    std::string& data = plan.connected;
+    data = fmt::format(R"({{"clientId":"c{}","channels":[)",
+                       next_client_.fetch_add(1, std::memory_order_relaxed));
     for (std::size_t i = 0; i < plan.options.channels.size(); ++i) {
         if (i != 0) data.push_back(',');
         append_json_string(data, plan.options.channels[i]);
     }
-    data += R"(],"id":)" + json_string(current) + "}";
+    data += R"(],"id":)";
 
     http::response head;
     head.content_type = "text/event-stream";
     head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
     add_cors(head);
     http::serialize_stream_head(plan.preamble, head);
-    (void)sse::append_event(plan.preamble, {.id = resume, .type = "connected", .data = data});
     result.stream = std::move(plan);
     return result;
 }
@@ -409,8 +404,21 @@ CRIER_DECL subscription server_state::subscribe(stream_plan& plan, std::error_co
         ec = errc::hub_stopped;
         return {};
     }
+    const std::string last_id = plan.options.last_event_id;
     auto sub = hub_.subscribe(std::move(plan.options), ec);
-    if (!ec) streams_opened_.fetch_add(1, std::memory_order_relaxed);
+    if (ec) return sub;
+    streams_opened_.fetch_add(1, std::memory_order_relaxed);
+    // The `connected` event carries an id, so a client that drops before any other event still
+    // reconnects from the right place (browsers differ on whether a new stream starts with an
+    // empty id buffer). A fresh client's id is the subscription's start, not the hub's position
+    // read earlier: an event published in between would otherwise be neither delivered nor
+    // replayed, and nothing would say so.
+    const std::string start = sse::to_string(sub.start_id());
+    plan.connected += json_string(start);
+    plan.connected.push_back('}');
+    (void)sse::append_event(
+        plan.preamble,
+        {.id = last_id.empty() ? start : last_id, .type = "connected", .data = plan.connected});
     return sub;
 }
 
