@@ -117,9 +117,10 @@ struct outcome {
     std::vector<client::state_change> states;
 };
 
-/// Connects to `url` until one event arrives or `wait` passes.
+/// Connects to `url` until one event (or, with `states_wanted`, that many state changes)
+/// arrived, or `wait` passes.
 outcome listen(const std::string& url, client::event_source_options options,
-               std::chrono::milliseconds wait = 5s) {
+               std::chrono::milliseconds wait = 5s, std::size_t states_wanted = 0) {
     client_runner runner;
     recorder<std::string> data;
     recorder<client::state_change> states;
@@ -129,7 +130,11 @@ outcome listen(const std::string& url, client::event_source_options options,
     es.on("*", [&](const client::event& e) { data.add(std::string(e.data)); });
     es.on_state([&](const client::state_change& s) { states.add(s); });
     es.start();
-    data.wait_count(1, wait);
+    if (states_wanted != 0) {
+        states.wait_count(states_wanted, wait);
+    } else {
+        data.wait_count(1, wait);
+    }
     es.close();
     return {data.values(), states.values()};
 }
@@ -149,7 +154,9 @@ TEST(event_source_tls, an_untrusted_certificate_is_a_network_error) {
     tls_server server;
     const std::string port = std::to_string(server.port());
     // The system's trust store does not know the test certificate.
-    const auto result = listen("https://localhost:" + port + "/events", {}, 300ms);
+    // Waits for the failed attempt itself, not a fixed time: a loaded machine or TSan can take
+    // longer than a few hundred milliseconds for the handshake.
+    const auto result = listen("https://localhost:" + port + "/events", {}, 10s, 2);
     EXPECT_TRUE(result.data.empty());
     EXPECT_EQ(server.hosts.size(), 0u);  // no request was sent
     ASSERT_GE(result.states.size(), 2u);
