@@ -865,7 +865,9 @@ TEST(hub, held_backlog_larger_than_the_queue_reaches_a_draining_reader_with_defa
     auto st = h.stats();
     EXPECT_EQ(st.overflows, 0u);
     EXPECT_EQ(st.resyncs, 0u);
-    EXPECT_EQ(st.rate_limited, 900u);
+    // 900 held, less the tokens a slow run (TSan) gets back: one every 600 ms.
+    EXPECT_LE(st.rate_limited, 900u);
+    EXPECT_GE(st.rate_limited, 880u);
     EXPECT_GT(st.batched, 1u);  // split, not one 5 MB event
     for (const auto& f : frames) {
         EXPECT_NE(f.type, "resync");
