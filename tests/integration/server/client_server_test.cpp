@@ -152,7 +152,9 @@ TEST(client_and_server, module_handlers_receive_batched_events_in_order) {
     std::lock_guard lock(rec.mutex);
     ASSERT_EQ(rec.ids.size(), 10u);
     for (std::size_t i = 0; i < 10; ++i) {
-        if (!expected[i].empty()) EXPECT_EQ(rec.ids[i], expected[i]) << i;
+        if (!expected[i].empty()) {
+            EXPECT_EQ(rec.ids[i], expected[i]) << i;
+        }
         if (i == 0) continue;
         const auto before = crier::sse::parse_event_id(rec.ids[i - 1]);
         const auto now = crier::sse::parse_event_id(rec.ids[i]);
