@@ -141,8 +141,7 @@ TEST(http_server, publish_answers_a_null_id_for_a_held_event) {
     EXPECT_EQ(stream.events()[2].type, "batch");
     const std::string item_id = crier::sse::to_string(
         {s.hub.current_id().epoch, s.hub.current_id().seq - 1});  // just below the batch's
-    EXPECT_EQ(stream.events()[2].data,
-              R"([{"id":")" + item_id + R"(","type":"t","data":"2"}])");
+    EXPECT_EQ(stream.events()[2].data, R"([{"id":")" + item_id + R"(","type":"t","data":"2"}])");
     EXPECT_EQ(stream.events()[2].id, crier::sse::to_string(s.hub.current_id()));
 }
 
