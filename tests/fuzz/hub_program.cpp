@@ -4,6 +4,9 @@
 // open at the end: the events it received (batch items unpacked) are accepted events on its
 // channels, each once, in increasing id order, with the published type and data; and unless a
 // `resync` said why, every accepted event on its channels after its starting point arrived.
+// A held event has no id when it is published (it takes one when its batch is flushed): what
+// each seq carries is recorded where it is assigned, by a window on the hub's backplane.
+#include <crier/core/backplane.hpp>
 #include <crier/core/hub.hpp>
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/parser.hpp>
@@ -14,6 +17,7 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -31,6 +35,61 @@ struct published {
     unsigned mask = 0;  // channels, one bit each
     std::string type, data;
     std::string wire_data;  // as an SSE event carries it (line ends as LF)
+};
+
+/// The in-process backplane, recording what it orders: seq -> the event (a `batch`'s items take
+/// the seqs just below its own, in the array's order; the batch itself is not recorded).
+class recording_backplane final : public crier::backplane {
+public:
+    [[nodiscard]] std::uint64_t epoch() const noexcept override { return inner_.epoch(); }
+    [[nodiscard]] crier::sse::event_id last_id() const noexcept override {
+        return inner_.last_id();
+    }
+    void attach(crier::backplane_sink* sink) noexcept override { inner_.attach(sink); }
+    std::error_code publish(crier::backplane_event& e) noexcept override {
+        if (auto ec = inner_.publish(e)) return ec;
+        unsigned mask = 0;
+        for (std::string_view c : e.channels) {
+            for (unsigned i = 0; i < 4; ++i) {
+                if (c == channel_names[i]) mask |= 1u << i;
+            }
+        }
+        std::lock_guard lock(mutex_);
+        if (e.items == 0) {
+            ordered[e.id.seq] = make(mask, std::string(e.type), std::string(e.data));
+            return {};
+        }
+        simdjson::dom::parser json;
+        simdjson::dom::array items;
+        CRIER_FUZZ_CHECK(!json.parse(e.data).get_array().get(items));
+        std::uint64_t seq = e.id.seq - e.items;
+        for (auto item : items) {
+            std::string_view type, data;
+            CRIER_FUZZ_CHECK(item["id"].error());  // the sink writes ids in; none cross
+            CRIER_FUZZ_CHECK(!item["type"].get_string().get(type));
+            CRIER_FUZZ_CHECK(!item["data"].get_string().get(data));
+            ordered[seq++] = make(mask, std::string(type), std::string(data));
+        }
+        CRIER_FUZZ_CHECK(seq == e.id.seq);  // items count and data agree
+        return {};
+    }
+
+    std::map<std::uint64_t, published> ordered;  // by seq; guarded by mutex_
+
+private:
+    static published make(unsigned mask, std::string type, std::string text) {
+        // SSE has no way to carry a CR: the encoder splits lines at CR, LF and CRLF, so a reader
+        // gets each line end back as LF.
+        std::string expected;
+        for (std::size_t i = 0; i < text.size(); ++i) {
+            if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+            expected.push_back(text[i] == '\r' ? '\n' : text[i]);
+        }
+        return {mask, std::move(type), std::move(text), std::move(expected)};
+    }
+
+    crier::in_process_backplane inner_;
+    std::mutex mutex_;
 };
 
 struct subscriber {
@@ -86,6 +145,7 @@ void drain(subscriber& s, std::uint64_t epoch) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     FuzzedDataProvider fdp(data, size);
     const bool rate_limited = fdp.ConsumeBool();
+    auto backplane = std::make_shared<recording_backplane>();
     crier::hub hub({.history_size = fdp.ConsumeIntegralInRange<std::size_t>(1, 6),
                     .queue_frames = fdp.ConsumeIntegralInRange<std::size_t>(1, 16),
                     .overflow = fdp.ConsumeBool() ? crier::overflow_policy::drop_oldest
@@ -93,9 +153,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     .rate_limit = rate_limited ? fdp.ConsumeIntegralInRange<std::size_t>(1, 3) : 0,
                     .rate_window = std::chrono::hours(1),
                     .max_batch_events = fdp.ConsumeIntegralInRange<std::size_t>(1, 5),
-                    .max_connections_per_user = 2});
+                    .max_connections_per_user = 2,
+                    .backplane = backplane});
     const std::uint64_t epoch = hub.current_id().epoch;
-    std::map<std::uint64_t, published> accepted;  // by seq
+    const std::map<std::uint64_t, published>& accepted = backplane->ordered;  // by seq
+    std::set<std::string> published_texts;  // every publish the hub accepted, held or not
     std::vector<std::unique_ptr<subscriber>> subs;
     std::vector<std::string> ids_seen;  // for Last-Event-ID
 
@@ -109,23 +171,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     if (mask & (1u << i)) channels.emplace_back(channel_names[i]);
                 }
                 const std::string type = fdp.ConsumeBool() ? "horses:created" : "t";
-                const std::string text =
-                    "e" + std::to_string(accepted.size()) + "\n" + fdp.ConsumeRandomLengthString(8);
+                const std::string text = "e" + std::to_string(published_texts.size()) + "\n" +
+                                         fdp.ConsumeRandomLengthString(8);
                 const auto r = hub.publish(std::span<const std::string_view>(channels), type, text);
                 if (r.error) break;  // refused (e.g. invalid UTF-8): nothing to deliver
-                CRIER_FUZZ_CHECK(!r.duplicate && r.id.epoch == epoch);
-                CRIER_FUZZ_CHECK(accepted.empty() || accepted.rbegin()->first < r.id.seq);
-                // SSE has no way to carry a CR: the encoder splits lines at CR, LF and CRLF, so
-                // a reader gets each line end back as LF.
-                std::string expected;
-                for (std::size_t i = 0; i < text.size(); ++i) {
-                    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
-                    expected.push_back(text[i] == '\r' ? '\n' : text[i]);
-                }
-                accepted[r.id.seq] = {mask, type, text, expected};
+                CRIER_FUZZ_CHECK(!r.duplicate);
+                published_texts.insert(text);
                 if (trace)
                     std::fprintf(stderr, "publish mask=%u seq=%llu held=%d\n", mask,
                                  static_cast<unsigned long long>(r.id.seq), r.held);
+                if (r.held) {  // its id comes with its batch's flush
+                    CRIER_FUZZ_CHECK(r.id == crier::sse::event_id{});
+                    break;
+                }
+                // Sequenced now: the newest seq, carrying this event.
+                CRIER_FUZZ_CHECK(r.id.epoch == epoch && !accepted.empty());
+                CRIER_FUZZ_CHECK(accepted.rbegin()->first == r.id.seq);
+                CRIER_FUZZ_CHECK(accepted.rbegin()->second.data == text);
                 ids_seen.push_back(r.id_text());
                 break;
             }
@@ -187,6 +249,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     hub.flush_batches();
+    // Every accepted publish, held or not, took exactly one seq.
+    {
+        std::set<std::string> sequenced;
+        for (const auto& [seq, ev] : accepted) {
+            if (ev.type != "batch") CRIER_FUZZ_CHECK(sequenced.insert(ev.data).second);
+        }
+        CRIER_FUZZ_CHECK(sequenced == published_texts);
+    }
     for (auto& s : subs) {
         drain(*s, epoch);
         if (trace) {

@@ -29,10 +29,14 @@ struct backplane_event {
     std::string_view data = {};
     /// When the publishing hub accepted it.
     std::chrono::system_clock::time_point time = {};
-    /// True for an event over its rate limit (rate_limit_policy::batch): it takes its place in
-    /// the sequence, but sinks deliver nothing now; the publishing hub later publishes a
-    /// `batch` event that carries it.
-    bool held = false;
+    /// For a `batch` of events held over their rate limit (rate_limit_policy::batch): how many
+    /// held events it carries (its data is then a JSON array of that many
+    /// `{"type":..,"data":..}` items, without ids). The backplane assigns them the seqs just
+    /// below the batch's own id (id.seq - items .. id.seq - 1) in the same ordering step, so
+    /// nothing is sequenced between them; the sink writes each item's id into it. Every
+    /// backplane must do so (a networked one too: reserve items + 1 seqs atomically). Zero for
+    /// any other event.
+    std::uint32_t items = 0;
     /// The publishing hub's private context, handed back unchanged to that hub's sink by a
     /// backplane that delivers synchronously (saves re-encoding). Never carried between
     /// machines: events from other nodes arrive with null.
@@ -77,8 +81,9 @@ public:
     /// publish and when it is destroyed; deliveries stop once a null attach() returns.
     virtual void attach(backplane_sink* sink) noexcept = 0;
 
-    /// Orders one event published on this node: sets `event.id` to the next id and hands the
-    /// event to the sink (and to other nodes). Returns an error (errc::backplane_unavailable)
+    /// Orders one event published on this node: sets `event.id` to the next id (after
+    /// reserving `event.items` seqs just below it) and hands the event to the sink (and to
+    /// other nodes). Returns an error (errc::backplane_unavailable)
     /// when it cannot; the event is then not published.
     virtual std::error_code publish(backplane_event& event) noexcept = 0;
 };

@@ -44,7 +44,7 @@ class hub_core;
 /// current id; reasons `unknown_id`, `evicted`, `replay_overflow`, `overflow`, or the
 /// backplane's) when it cannot promise a complete stream, and `batch` (data a JSON array of
 /// `{"id":"...","type":"...","data":"<the event's data as a JSON string>"}`) for events held by
-/// the rate limit.
+/// the rate limit (their ids are assigned at the flush: consecutive, just below the batch's).
 ///
 /// @par Thread Safety
 /// Every member function may be called from any thread concurrently. Publishing never blocks on

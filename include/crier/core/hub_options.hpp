@@ -32,17 +32,19 @@ enum class overflow_policy {
 
 /// What publish does with an event over its channel's rate limit.
 enum class rate_limit_policy {
-    /// Hold it (publish_result::held: it has its id now) and deliver it later as an item of a
+    /// Hold it (publish_result::held, with a zero id) and deliver it later as an item of a
     /// `batch` event (data: a JSON array of `{"id","type","data"}`) to its exact channel set,
     /// as soon as the channels' rate allows again. Nothing is dropped. (Default.)
     ///
-    /// Order: events that share a channel reach every connection in id order, batch items
-    /// included. While a channel has held events, every event published to it is held too
+    /// Ids: a held event takes its id when its batch is flushed, not when it is published:
+    /// the items of one `batch` event have consecutive ids just below the batch's own.
+    ///
+    /// Order: every connection sees strictly increasing ids over all its channels, batch items
+    /// included. An event published while held ones wait takes a lower id than they will, on
+    /// any channel. While a channel has held events, every event published to it is held too
     /// (whatever its other channels' rate), and held events of overlapping channel sets are
-    /// flushed in id order: when sets interleave (`{horses, user:7}`, `{user:7}`, ...) each run
-    /// of one set becomes its own batch. Events on disjoint channel sets are independent: a
-    /// connection subscribed to both may receive a later event of one before a batch of the
-    /// other, and tells them apart by the items' ids.
+    /// flushed in publish order: when sets interleave (`{horses, user:7}`, `{user:7}`, ...)
+    /// each run of one set becomes its own batch.
     ///
     /// Size: a backlog is split into several `batch` events of at most 1/8 of the smallest of
     /// queue_bytes, history_bytes and max_payload_bytes each (an item larger than that goes

@@ -15,7 +15,8 @@ namespace crier {
 /// Per-call publish options.
 struct publish_options {
     /// Explicit dedup key: a second publish with the same key within the hub's dedup window is
-    /// not delivered and reports the first event's id. Keys are global to the hub (not per
+    /// not delivered and reports the first event's id (zero if that one was held by the rate
+    /// limit: see publish_result::id). Keys are global to the hub (not per
     /// channel). Empty: the key is built from hub_options::dedup_fields, if any.
     std::string_view dedup_key = {};
 };
@@ -28,12 +29,13 @@ struct publish_result {
     /// errc::rate_limited (reject policy), errc::hub_stopped, or std::errc::not_enough_memory.
     std::error_code error = {};
     /// The id the hub assigned; for a duplicate, the id of the first event with that key.
-    /// Zero when `error` is set.
+    /// Zero when `error` is set, and zero for a held event: its id is assigned when its batch
+    /// is flushed (so a duplicate of a held event reports a zero id too).
     sse::event_id id = {};
     /// True when the dedup window already held this event's key: nothing was delivered.
     bool duplicate = false;
     /// True when the event went over its channel's rate limit under rate_limit_policy::batch:
-    /// it has its id, but reaches subscribers later, as an item of a `batch` event.
+    /// it reaches subscribers later, as an item of a `batch` event, and takes its id then.
     bool held = false;
 
     /// True when the event was accepted or recognised as a duplicate.

@@ -29,7 +29,7 @@ struct hub_stats {
     std::size_t held_bytes = 0;      ///< bytes of their data
     std::size_t dedup_keys = 0;      ///< keys in the dedup window
     // Counters
-    std::uint64_t published = 0;     ///< events accepted (held ones and batches included)
+    std::uint64_t published = 0;     ///< events sequenced: batches, and held ones when flushed
     std::uint64_t delivered = 0;     ///< frames queued to subscriptions (replay included)
     std::uint64_t deduplicated = 0;  ///< publishes refused as duplicates
     std::uint64_t resyncs = 0;       ///< `resync` events queued

@@ -116,6 +116,35 @@ TEST(http_server, publish_over_http) {
     EXPECT_EQ(stream.events()[2].data, "plain text");
 }
 
+TEST(http_server, publish_answers_a_null_id_for_a_held_event) {
+    // A held event takes its id when its batch is flushed: the route cannot name one yet.
+    served s({.rate_limit = 1, .rate_window = std::chrono::seconds(60)});
+    sse_stream stream(s.port(), events_path + "?channel=horses", {bearer_u1});
+    ASSERT_TRUE(stream.wait_for_events(1));
+    auto publish = [&](std::string_view body) {
+        return request(s.port(), "POST", "/api/realtime/publish",
+                       {"Authorization: Bearer pub1", "Content-Type: application/json"},
+                       std::string(body));
+    };
+    const auto first = publish(R"({"channels":["horses"],"type":"t","data":"1"})");
+    ASSERT_EQ(first.status(), 200) << first.body;
+    EXPECT_NE(first.body.find(R"("held":false)"), std::string::npos) << first.body;
+    const auto held = publish(R"({"channels":["horses"],"type":"t","data":"2","dedup_key":"k"})");
+    ASSERT_EQ(held.status(), 200) << held.body;
+    EXPECT_EQ(held.body, R"({"id":null,"duplicate":false,"held":true})");
+    const auto again = publish(R"({"channels":["horses"],"type":"t","data":"2","dedup_key":"k"})");
+    ASSERT_EQ(again.status(), 200) << again.body;
+    EXPECT_EQ(again.body, R"({"id":null,"duplicate":true,"held":false})");
+    s.hub.flush_batches();
+    ASSERT_TRUE(stream.wait_for_events(3));
+    EXPECT_NE(first.body.find(R"("id":")" + stream.events()[1].id + "\""), std::string::npos);
+    EXPECT_EQ(stream.events()[2].type, "batch");
+    const std::string item_id = crier::sse::to_string(
+        {s.hub.current_id().epoch, s.hub.current_id().seq - 1});  // just below the batch's
+    EXPECT_EQ(stream.events()[2].data, R"([{"id":")" + item_id + R"(","type":"t","data":"2"}])");
+    EXPECT_EQ(stream.events()[2].id, crier::sse::to_string(s.hub.current_id()));
+}
+
 TEST(http_server, reconnect_replays_exactly_the_missed_events_then_goes_live) {
     served s;
     std::string last;

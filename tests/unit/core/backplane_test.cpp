@@ -46,6 +46,20 @@ TEST(backplane, in_process_orders_and_delivers_synchronously) {
     EXPECT_EQ(sink.ids.size(), 2u);
 }
 
+TEST(backplane, a_batch_takes_the_seqs_of_its_items_just_below_its_own) {
+    crier::in_process_backplane bp(0x5eed, 10);
+    recording_sink sink;
+    bp.attach(&sink);
+    crier::backplane_event batch{.type = "batch", .items = 3};
+    crier::backplane_event next{.type = "t"};
+    EXPECT_FALSE(bp.publish(batch));
+    EXPECT_FALSE(bp.publish(next));
+    EXPECT_EQ(batch.id, (crier::sse::event_id{0x5eed, 14}));  // items 11, 12, 13
+    EXPECT_EQ(next.id, (crier::sse::event_id{0x5eed, 15}));
+    EXPECT_EQ(bp.last_id(), next.id);
+    bp.attach(nullptr);
+}
+
 TEST(backplane, random_epochs_differ) {
     crier::in_process_backplane a;
     crier::in_process_backplane b;
@@ -83,6 +97,19 @@ public:
                                  .type = type,
                                  .data = data,
                                  .time = std::chrono::system_clock::now()};
+        sink_->deliver(e);
+    }
+    /// A `batch` of `items` held events published on another node, its data without item ids.
+    void remote_batch(std::vector<std::string_view> channels, std::string_view data,
+                      std::uint32_t items) {
+        std::lock_guard lock(mutex_);
+        seq_ += items;
+        crier::backplane_event e{.id = {0x77, ++seq_},
+                                 .channels = channels,
+                                 .type = "batch",
+                                 .data = data,
+                                 .time = std::chrono::system_clock::now(),
+                                 .items = items};
         sink_->deliver(e);
     }
     void lose(std::string_view reason) {
@@ -130,6 +157,27 @@ TEST(backplane, hub_orders_carries_and_receives_through_it) {
     EXPECT_EQ(got[0].type, "resync");
     EXPECT_EQ(got[0].id, "77-103");
     EXPECT_NE(got[0].data.find("backplane_reconnected"), std::string::npos);
+}
+
+TEST(backplane, a_remote_batch_gets_its_item_ids_from_the_sink) {
+    // The batch crosses the backplane without item ids; every node's sink writes the same ones.
+    auto bp = std::make_shared<test_backplane>();
+    crier::hub h({.rate_limit = 0, .backplane = bp});
+    auto s = h.subscribe({.channels = {"a"}});
+    bp->remote_batch({"a"}, R"([{"type":"t:x","data":"1"},{"type":"t:y","data":"{\"}"}])", 2);
+    auto got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].id, "77-103");
+    EXPECT_EQ(got[0].type, "batch");
+    EXPECT_EQ(
+        got[0].data,
+        R"([{"id":"77-101","type":"t:x","data":"1"},{"id":"77-102","type":"t:y","data":"{\"}"}])");
+    EXPECT_EQ(h.current_id().seq, 103u);
+    EXPECT_EQ(h.stats().published, 3u);  // the two held events and their batch
+    // History keeps the frame as delivered.
+    auto hist = h.history("", {}, 10);
+    ASSERT_EQ(hist.events.size(), 1u);
+    EXPECT_EQ(hist.events[0].data, got[0].data);
 }
 
 TEST(backplane, hub_detaches_when_destroyed) {

@@ -6,6 +6,7 @@
 #include <crier/core/hub.hpp>
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +43,61 @@ struct session {
     std::error_code closed;
 };
 
+/// The hub's own in-process backplane, seen through a window: it records what each seq is (a
+/// held event has no id when it is published; it takes one when its batch is ordered, so the
+/// truth of which seq carries which event comes from the ordering step itself).
+class recording_backplane final : public crier::backplane {
+public:
+    struct entry {
+        std::uint32_t mask = 0;
+        std::string data;  ///< the publisher's unique token; empty for a `batch` itself
+    };
+
+    [[nodiscard]] std::uint64_t epoch() const noexcept override { return inner_.epoch(); }
+    [[nodiscard]] crier::sse::event_id last_id() const noexcept override {
+        return inner_.last_id();
+    }
+    void attach(crier::backplane_sink* sink) noexcept override { inner_.attach(sink); }
+    std::error_code publish(crier::backplane_event& e) noexcept override {
+        if (auto ec = inner_.publish(e)) return ec;
+        std::uint32_t mask = 0;
+        for (std::string_view c : e.channels) mask |= 1u << (c[1] - '0');
+        std::lock_guard lock(mutex_);
+        if (e.items == 0) {
+            seqs_[e.id.seq] = {mask, std::string(e.data)};
+            return {};
+        }
+        // The items take the seqs just below the batch's, in the array's order.
+        simdjson::dom::array items;
+        if (parser_.parse(e.data).get_array().get(items)) {
+            ADD_FAILURE() << "a batch that is not an array: " << e.data;
+            return {};
+        }
+        std::uint64_t seq = e.id.seq - e.items;
+        for (simdjson::dom::element item : items) {
+            std::string_view data;
+            EXPECT_FALSE(item["data"].get(data));
+            EXPECT_TRUE(item["id"].error()) << "ids are written in by the sink, not carried";
+            seqs_[seq++] = {mask, std::string(data)};
+        }
+        EXPECT_EQ(seq, e.id.seq) << "a batch's item count and its data disagree";
+        seqs_[e.id.seq] = {mask, {}};
+        return {};
+    }
+
+    /// seq -> what it carries, for every seq ordered so far. Call once publishing is over.
+    [[nodiscard]] std::map<std::uint64_t, entry> seqs() const {
+        std::lock_guard lock(mutex_);
+        return seqs_;
+    }
+
+private:
+    crier::in_process_backplane inner_{0xabc};
+    mutable std::mutex mutex_;
+    simdjson::dom::parser parser_;         // guarded by mutex_
+    std::map<std::uint64_t, entry> seqs_;  // guarded by mutex_
+};
+
 /// (overflow policy, rate limit on)
 class hub_concurrency : public ::testing::TestWithParam<std::tuple<crier::overflow_policy, bool>> {
 };
@@ -52,6 +108,7 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
     constexpr int per_publisher = 10000;
     constexpr std::size_t queue_frames = 128;
     const auto [policy, batching] = GetParam();
+    auto backplane = std::make_shared<recording_backplane>();
     // With the rate limit on, a token every 2 ms per channel: most events are held, in groups
     // of interleaved, overlapping channel sets.
     crier::hub h(crier_test::test_options({.history_size = 256,
@@ -60,22 +117,23 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
                                            .rate_limit = batching ? 50u : 0u,
                                            .rate_window = 100ms,
                                            .max_batch_events = 64,
-                                           .max_connections_per_user = 0}));
+                                           .max_connections_per_user = 0,
+                                           .backplane = backplane}));
 
     std::mutex truth_mutex;
-    std::map<std::uint64_t, std::uint32_t> truth;  // seq -> channel mask
+    std::map<std::string, std::uint32_t> published;  // unique token -> channel mask
     std::atomic<int> publishing{publishers};
     std::vector<std::thread> threads;
     for (int p = 0; p < publishers; ++p) {
         threads.emplace_back([&, p] {
             std::mt19937 rng(static_cast<unsigned>(p + 1));
-            std::vector<std::pair<std::uint64_t, std::uint32_t>> mine;
+            std::vector<std::pair<std::string, std::uint32_t>> mine;
             for (int i = 0; i < per_publisher; ++i) {
                 std::uint32_t mask = 0;
                 std::vector<std::string> channels;
-                if (batching) {
-                    // Every set shares c0 (as module events share their module's channel), so
-                    // the sets overlap pairwise and a stream of any of them is in seq order.
+                if (batching && i % 2 == 0) {
+                    // Half the sets share c0 (as module events share their module's channel);
+                    // the others may be disjoint: a stream is in seq order either way.
                     mask = 1;
                     channels.push_back(channel_name(0));
                 }
@@ -86,16 +144,19 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
                     mask |= 1u << c;
                     channels.push_back(channel_name(c));
                 }
-                auto r = h.publish(channels, "load:tick", std::to_string(i));
+                std::string token = "p" + std::to_string(p) + "-" + std::to_string(i);
+                auto r = h.publish(channels, "load:tick", token);
                 if (!r) {
                     ADD_FAILURE() << r.error.message();
                     continue;
                 }
-                mine.emplace_back(r.id.seq, mask);
+                // A held event has no id until its batch is flushed.
+                EXPECT_EQ(r.held, r.id.seq == 0);
+                mine.emplace_back(std::move(token), mask);
                 if (i % 64 == 0) std::this_thread::yield();
             }
             std::lock_guard lock(truth_mutex);
-            truth.insert(mine.begin(), mine.end());
+            published.insert(mine.begin(), mine.end());
             --publishing;
         });
     }
@@ -159,9 +220,6 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
                     last_id = ses.events.back().id;  // a batch's own id when it ends in one
                     last_seen =
                         ses.unpacked.empty() ? ses.events.back().seq() : ses.unpacked.back().seq;
-                    // A resync's id is the current one, but items held before it still come
-                    // in later batches: continuity restarts at the next item.
-                    if (batching && ses.events.back().type == "resync") last_seen.reset();
                 }
                 std::lock_guard lock(sessions_mutex);
                 sessions.push_back(std::move(ses));
@@ -169,12 +227,27 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
         });
     }
     for (auto& t : threads) t.join();
+    h.flush_batches();
 
-    ASSERT_EQ(truth.size(), static_cast<std::size_t>(publishers * per_publisher));
-    EXPECT_EQ(truth.begin()->first, 1u);
-    if (!batching) {
-        EXPECT_EQ(truth.rbegin()->first, truth.size());  // seq: +1 per accepted event, no holes
+    // seq -> mask of every published event; batches' own seqs are not in it.
+    ASSERT_EQ(published.size(), static_cast<std::size_t>(publishers * per_publisher));
+    const auto ordered = backplane->seqs();
+    ASSERT_FALSE(ordered.empty());
+    EXPECT_EQ(ordered.begin()->first, 1u);
+    EXPECT_EQ(ordered.rbegin()->first, ordered.size());  // seq: +1 per event or batch, no holes
+    std::map<std::uint64_t, std::uint32_t> truth;
+    std::map<std::uint64_t, std::string> token_of;
+    std::set<std::string> sequenced;
+    for (const auto& [seq, e] : ordered) {
+        if (e.data.empty()) continue;  // a batch
+        auto p = published.find(e.data);
+        ASSERT_NE(p, published.end()) << "an event nobody published: " << e.data;
+        ASSERT_EQ(p->second, e.mask) << e.data;
+        ASSERT_TRUE(sequenced.insert(e.data).second) << "sequenced twice: " << e.data;
+        truth[seq] = e.mask;
+        token_of[seq] = e.data;
     }
+    EXPECT_EQ(sequenced.size(), published.size()) << "every publish is sequenced once";
 
     std::size_t delivered = 0;
     std::size_t resyncs = 0;
@@ -199,18 +272,13 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
         for (const auto& e : ses.unpacked) {
             const std::uint64_t seq = e.seq;
             if (e.type == "resync") {
+                // Held events take their seqs when flushed, above any resync's id: order holds
+                // across a resync, batching or not.
                 ++resyncs;
-                if (batching) {
-                    // Items held before the resync's id may still follow it in a later batch:
-                    // order and continuity restart with the next item.
-                    previous = 0;
-                    has_baseline = false;
-                } else {
-                    ASSERT_GT(seq, previous) << "out of order";
-                    previous = seq;
-                    baseline = seq;  // continuity restarts after the resync's id
-                    has_baseline = true;
-                }
+                ASSERT_GT(seq, previous) << "out of order";
+                previous = seq;
+                baseline = seq;  // continuity restarts after the resync's id
+                has_baseline = true;
                 continue;
             }
             ASSERT_GT(seq, previous) << "out of order or duplicate";
@@ -220,6 +288,7 @@ TEST_P(hub_concurrency, streams_are_ordered_gapless_unless_resync_and_at_most_on
             ASSERT_EQ(e.type, "load:tick");
             auto it = truth.find(seq);
             ASSERT_NE(it, truth.end()) << "an id nobody published: " << seq;
+            ASSERT_EQ(e.data, token_of[seq]) << "an item with another event's id: " << seq;
             ASSERT_NE(it->second & ses.mask, 0u) << "an event of another channel: " << seq;
             if (has_baseline) {
                 // No event of its channels may lie strictly between the previous one and this.

@@ -9,6 +9,7 @@
 #define CRIER_CORE_DETAIL_HUB_CORE_HPP
 
 #include <crier/core/backplane.hpp>
+#include <crier/core/detail/batch_items.hpp>
 #include <crier/core/detail/channel_index.hpp>
 #include <crier/core/detail/dedup.hpp>
 #include <crier/core/detail/history_index.hpp>
@@ -102,7 +103,7 @@ public:
                            std::string_view data, std::string_view dedup_key) noexcept {
         notify_list notify;
         publish_result r =
-            publish_core(channels, type, data, dedup_key, publish_kind::application, notify);
+            publish_core(channels, type, data, dedup_key, publish_kind::application, 0, notify);
         after_unlock(notify);
         return r;
     }
@@ -122,15 +123,19 @@ public:
         notify_list own;
         publish_context local{nullptr, &own};
         auto* ctx = ev.origin != nullptr ? static_cast<publish_context*>(ev.origin) : &local;
-        if (ev.held) {
-            std::lock_guard lock(mutex_);
-            current_seq_.store(ev.id.seq, std::memory_order_release);
-            ++published_;
-            return;
-        }
         bool encoded = true;
         try {
-            if (!ctx->record) {
+            if (!ctx->record && ev.items != 0) {
+                // A flushed batch: its items take the seqs just below its own, written in here
+                // (the same on every node, whoever published it).
+                std::string data;
+                insert_batch_item_ids(ev.data,
+                                      ev.id.epoch == epoch_
+                                          ? std::string_view(id_prefix_)
+                                          : std::string_view(id_prefix(ev.id.epoch)),
+                                      ev.id.seq - ev.items, data);
+                ctx->record = encode_record(ev.type, data, ev.channels, steady_of(ev.time));
+            } else if (!ctx->record) {
                 ctx->record = encode_record(ev.type, ev.data, ev.channels, steady_of(ev.time));
             }
             if (ev.id.epoch == epoch_) {
@@ -144,7 +149,7 @@ public:
         {
             std::lock_guard lock(mutex_);
             current_seq_.store(ev.id.seq, std::memory_order_release);
-            ++published_;
+            published_ += 1 + ev.items;  // the held events count when their batch is
             if (ev.type == "batch") ++batched_;
             if (encoded) {
                 fan_out(ctx->record, ev.channels, ev.type, *ctx->notify);
@@ -470,7 +475,7 @@ private:
 
     publish_result publish_core(std::span<const std::string_view> channels_in,
                                 std::string_view type, std::string_view data,
-                                std::string_view dedup_key, publish_kind kind,
+                                std::string_view dedup_key, publish_kind kind, std::uint32_t items,
                                 notify_list& notify) noexcept {
         try {
             const bool app = kind == publish_kind::application;
@@ -528,12 +533,14 @@ private:
             }
 
             publish_context ctx{nullptr, &notify};
-            ctx.record = encode_record(type, data, sorted, now);  // outside the locks below
+            // Outside the locks below; a batch's items get their ids in deliver(), where its
+            // seq is known.
+            if (items == 0) ctx.record = encode_record(type, data, sorted, now);
 
-            // Rate limit: every event is admitted or held, and sequenced, under the limiter's
-            // lock, so an admitted event never takes a seq below a held one on its channels and
-            // the flusher (which takes the same lock) never misses or reorders one.
-            bool held = false;
+            // Rate limit: every event is admitted or held under the limiter's lock, and an
+            // admitted one is sequenced under it, so the flusher (which takes the same lock)
+            // never misses or reorders one. A held event is not sequenced now: its batch's
+            // flush gives it a seq above every event admitted meanwhile, on any channel.
             std::unique_lock<std::mutex> rate_lock;
             if (app && rate_.enabled()) {
                 rate_lock = rate_.lock();
@@ -543,8 +550,16 @@ private:
                     if (options_.rate_policy == rate_limit_policy::reject) {
                         return {.error = errc::rate_limited};
                     }
-                    held = true;
-                    ctx.record.reset();
+                    rate_.hold(sorted, type, data, now);
+                    // A full batch or the bounds flush here, not later: held memory stays
+                    // bounded however far the flusher lags.
+                    auto due = rate_.take(now, rate_.over_bounds());
+                    if (!due.empty()) flush_locked(std::move(due), notify);
+                    start_flusher_locked();
+                    rate_.wake();
+                    // A repeat is still suppressed; it reports the zero id too.
+                    if (dedup_lock.owns_lock()) dedup_.insert(dedup_key, {}, now);
+                    return {.held = true};
                 }
             }
 
@@ -552,20 +567,11 @@ private:
                                .type = type,
                                .data = data,
                                .time = system_of(now),
-                               .held = held,
+                               .items = items,
                                .origin = &ctx};
             if (auto ec = backplane_->publish(ev)) return {.error = ec};
-            if (held) {
-                rate_.hold(sorted, ev.id, type, data, now);
-                // A full batch or the bounds flush here, not later: held memory stays bounded
-                // however far the flusher lags.
-                auto due = rate_.take(now, rate_.over_bounds());
-                if (!due.empty()) flush_locked(std::move(due), notify);
-                start_flusher_locked();
-                rate_.wake();
-            }
             if (dedup_lock.owns_lock()) dedup_.insert(dedup_key, ev.id, now);
-            return {.id = ev.id, .held = held};
+            return {.id = ev.id};
         } catch (const std::bad_alloc&) {
             return {.error = out_of_memory()};
         } catch (const std::system_error& e) {
@@ -586,15 +592,22 @@ private:
                 std::string data;
                 data.reserve(std::min(g.bytes + g.items.size() + 2, batch_chunk_bytes_ + 2));
                 for (std::size_t i = 0; i < g.items.size();) {
+                    // The chunk's bound counts the ids deliver() writes into its items.
+                    const std::size_t start = i;
+                    std::size_t ids = item_id_bytes_;
                     data.assign(1, '[');
                     data.append(g.items[i++]);  // at least one item, however large
                     while (i < g.items.size() &&
-                           data.size() + 1 + g.items[i].size() + 1 <= batch_chunk_bytes_) {
+                           data.size() + ids + 1 + g.items[i].size() + item_id_bytes_ + 1 <=
+                               batch_chunk_bytes_) {
                         data.push_back(',');
                         data.append(g.items[i++]);
+                        ids += item_id_bytes_;
                     }
                     data.push_back(']');
-                    auto r = publish_core(channels, "batch", data, {}, publish_kind::flush, notify);
+                    // One publish: the backplane gives its items the seqs just below its own.
+                    auto r = publish_core(channels, "batch", data, {}, publish_kind::flush,
+                                          static_cast<std::uint32_t>(i - start), notify);
                     if (!r) throw std::system_error(r.error);
                 }
             } catch (...) {  // the items are lost, loudly
@@ -738,6 +751,8 @@ private:
     dedup_window dedup_;
     rate_limiter rate_;
     const std::size_t batch_chunk_bytes_;
+    /// Most bytes an item's id adds (`"id":"<prefix><seq>",`): counted in batch_chunk_bytes_.
+    const std::size_t item_id_bytes_ = id_prefix_.size() + 28;
     presence_dispatcher presence_;
 
     const std::chrono::system_clock::time_point system_base_;

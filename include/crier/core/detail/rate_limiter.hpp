@@ -5,7 +5,6 @@
 #define CRIER_CORE_DETAIL_RATE_LIMITER_HPP
 
 #include <crier/detail/json.hpp>
-#include <crier/sse/event_id.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -33,8 +32,14 @@ namespace crier::detail {
 /// - an event is held while any of its channels has held events, so it cannot overtake them;
 /// - a group takes no more items once an overlapping group took a newer one (it is sealed and
 ///   the next item starts a new group), so overlapping groups never interleave their seqs;
-/// - groups flush in order of their first seq, and a due group first flushes every overlapping
-///   group with a lower first seq; a group is never due before the overlapping groups it follows.
+/// - groups flush in the order they were started (a counter of the limiter's own), and a due
+///   group first flushes every overlapping group started before it; a group is never due before
+///   the overlapping groups it follows.
+///
+/// A held event has no id yet: it takes its seq when its batch is flushed (the hub publishes
+/// each chunk of a group as one `batch` whose items take the seqs just below its own). So an
+/// event admitted meanwhile, on any channels, gets a lower seq than every held one, and every
+/// connection sees ids in order across all its channels.
 ///
 /// Memory: held bytes (the items' encoded JSON) and the number of groups are bounded; past
 /// either bound everything is due at once.
@@ -46,12 +51,13 @@ class rate_limiter {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// Held events of one channel set that no overlapping event separates, in seq order.
+    /// Held events of one channel set that no overlapping event separates, in publish order.
     struct group {
         std::vector<std::string> channels;  ///< sorted, duplicate-free
-        std::vector<std::string> items;     ///< each one `{"id":..,"type":..,"data":..}`
-        std::size_t bytes = 0;              ///< the items' sizes
-        std::uint64_t first = 0;            ///< the first item's seq
+        /// Each one `{"type":..,"data":..}`: its id is written in when its batch is delivered.
+        std::vector<std::string> items;
+        std::size_t bytes = 0;      ///< the items' sizes
+        std::uint64_t started = 0;  ///< when it was started, in the limiter's hold order
         clock::time_point due;
         bool sealed = false;  ///< an overlapping group took a newer item: none go here now
     };
@@ -103,15 +109,12 @@ public:
         return true;
     }
 
-    /// Holds one event (its id already assigned) for its channel set. May throw bad_alloc.
-    void hold(std::span<const std::string_view> sorted, sse::event_id id, std::string_view type,
+    /// Holds one event (it has no id yet) for its channel set. May throw bad_alloc.
+    void hold(std::span<const std::string_view> sorted, std::string_view type,
               std::string_view data, clock::time_point now) {
         std::string item;
-        item.reserve(type.size() + data.size() + 64);
-        char buf[sse::max_event_id_chars];
-        item.append(R"({"id":")")
-            .append(buf, static_cast<std::size_t>(sse::to_chars(buf, id) - buf))
-            .append(R"(","type":)");
+        item.reserve(type.size() + data.size() + 32);
+        item.append(R"({"type":)");
         append_json_string(item, type);
         item.append(R"(,"data":)");
         append_json_string(item, data);
@@ -133,7 +136,7 @@ public:
         if (g == nullptr) {
             group fresh;
             fresh.channels.assign(sorted.begin(), sorted.end());
-            fresh.first = id.seq;
+            fresh.started = next_started_++;
             // Due when every channel has a token again, and not before the groups it follows.
             fresh.due = now;
             for (std::string_view c : sorted) {
@@ -162,8 +165,8 @@ public:
         return held_bytes_ > max_held_bytes_ || groups_.size() > max_groups_;
     }
 
-    /// Removes and returns, in order of their first seq, the groups due by `now` with every
-    /// overlapping group of a lower first seq (all of them with `everything`).
+    /// Removes and returns, in the order they were started, the groups due by `now` with every
+    /// overlapping group started before them (all of them with `everything`).
     std::vector<group> take(clock::time_point now, bool everything) {
         std::vector<group> out;
         if (groups_.empty()) return out;
@@ -305,7 +308,8 @@ private:
     std::condition_variable wake_;  // the flusher waits on it, with mutex_
     // Guarded by mutex_:
     std::unordered_map<std::string, clock::time_point, string_hash, std::equal_to<>> tat_;
-    std::vector<group> groups_;  ///< in order of first seq
+    std::vector<group> groups_;  ///< in the order they were started
+    std::uint64_t next_started_ = 0;
     /// Channels with held events: how many groups hold each.
     std::unordered_map<std::string, std::size_t, string_hash, std::equal_to<>> held_channels_;
     std::size_t sweep_at_ = 1024;

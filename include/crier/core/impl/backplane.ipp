@@ -43,6 +43,7 @@ CRIER_DECL void in_process_backplane::attach(backplane_sink* sink) noexcept {
 CRIER_DECL std::error_code in_process_backplane::publish(backplane_event& event) noexcept {
     // Invariant: ids are handed out and delivered under one lock, so the sink sees seq order.
     std::lock_guard lock(mutex_);
+    seq_ += event.items;  // a batch's held events take the seqs just below its own
     event.id = {epoch_, ++seq_};
     if (sink_ != nullptr) sink_->deliver(event);
     return {};

@@ -608,8 +608,9 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         if (r.error == errc::rate_limited) response.headers.emplace_back("Retry-After", "1");
         return response;
     }
-    return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", json_string(r.id_text()),
-                               r.duplicate, r.held));
+    // A held event (or a duplicate of one) has no id yet: it takes one when its batch flushes.
+    const std::string id = r.id == sse::event_id{} ? "null" : json_string(r.id_text());
+    return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", id, r.duplicate, r.held));
 }
 
 CRIER_DECL http::response server_state::route_metrics(const http::request& request) {
