@@ -55,7 +55,7 @@ inline void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
 }
 
-/// `text` (valid UTF-8) as a JSON string literal.
+/// `text` as a JSON string literal (see append_json_string).
 [[nodiscard]] inline std::string json_string(std::string_view text) {
     std::string out;
     out.reserve(text.size() + 2);
