@@ -3,8 +3,8 @@
 #ifndef CRIER_CORE_IMPL_STATS_IPP
 #define CRIER_CORE_IMPL_STATS_IPP
 
-#include <crier/detail/json.hpp>
 #include <crier/core/stats.hpp>
+#include <crier/detail/json.hpp>
 
 #include <fmt/format.h>
 
