@@ -312,14 +312,18 @@ public:
     bool reached_marker_ = false;
 
 private:
+    std::uint64_t resynced_through_ = 0;  // the newest `resync` id this subscriber received
+
     void note(std::string what) {
         if (notes_.size() < 4) notes_.push_back(user_ + ": " + std::move(what));
     }
 
-    // The marker is stored only after it was published: it may have arrived before.
+    // The marker is stored only after it was published: it may have arrived before. A `resync`
+    // at or past it also ends the wait: a reader that fell behind history is told to refetch
+    // and then gets only what is published after its reconnect, which the marker is not.
     bool reached_marker() const {
         const auto m = run_.marker.load();
-        return m != 0 && seen_.contains(m);
+        return m != 0 && (seen_.contains(m) || resynced_through_ >= m);
     }
 
     bool coin(double p) { return std::bernoulli_distribution(p)(rng_); }
@@ -413,6 +417,7 @@ private:
                         e.data.substr(from, e.data.find('"', from) - from))];
                 }
                 intervals_.push_back({.lo = id, .hi = id});
+                resynced_through_ = std::max(resynced_through_, id);
                 last_frame = std::max(last_frame, id);
                 resume_ = std::string(e.last_event_id);
                 return;
