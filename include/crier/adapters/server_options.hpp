@@ -4,6 +4,7 @@
 #define CRIER_ADAPTERS_SERVER_OPTIONS_HPP
 
 #include <crier/http/request.hpp>
+#include <crier/http/response.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -81,6 +82,13 @@ struct server_options {
     std::string cors_origin{};
     /// Serve files from this directory for GET paths outside the prefix; empty disables it.
     std::string static_dir{};
+
+    /// The host's own routes on this server: asked first about every request whose path is
+    /// outside `prefix`; a response answers it, nullopt passes it on to `static_dir` (GET) or a
+    /// 404. Runs on a server thread, so it must not block for long; what it throws becomes a
+    /// 500 like any hook's. The request's body is complete (max_body_bytes applies). Default
+    /// (unset): no host routes.
+    std::function<std::optional<http::response>(const http::request&)> handler{};
 
     /// Who is calling. Return nullopt to refuse with 401. Default (unset): every request is
     /// an anonymous principal — `global` only, no publish, no stats.

@@ -507,6 +507,40 @@ TEST(http_server, static_files_without_escaping_the_root) {
     std::filesystem::remove_all(dir);
 }
 
+TEST(http_server, host_routes_beside_crier_routes) {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("crier-routes-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "page.html") << "page";
+    int calls = 0;
+    served s(
+        {}, {.static_dir = dir.string(),
+             .handler = [&](const crier::http::request& r) -> std::optional<crier::http::response> {
+                 ++calls;
+                 if (r.path() == "/boom") throw std::runtime_error("host route failed");
+                 if (r.path() != "/api/horses") return std::nullopt;
+                 crier::http::response out;
+                 out.status = r.method() == "POST" ? 201 : 200;
+                 out.body = std::string(R"({"method":")") + std::string(r.method()) +
+                            R"(","body":")" + std::string(r.body()) + "\"}";
+                 return out;
+             }});
+    const auto get = request(s.port(), "GET", "/api/horses");
+    EXPECT_EQ(get.status(), 200);
+    EXPECT_EQ(get.body, R"({"method":"GET","body":""})");
+    const auto post = request(s.port(), "POST", "/api/horses", {"Content-Type: text/plain"}, "x1");
+    EXPECT_EQ(post.status(), 201);
+    EXPECT_EQ(post.body, R"({"method":"POST","body":"x1"})");
+    // Passed on: static files, then 404; crier's own routes never reach the handler.
+    EXPECT_EQ(request(s.port(), "GET", "/page.html").body, "page");
+    EXPECT_EQ(request(s.port(), "GET", "/nothing").status(), 404);
+    EXPECT_EQ(request(s.port(), "GET", "/boom").status(), 500);
+    EXPECT_EQ(calls, 5);
+    EXPECT_EQ(request(s.port(), "GET", "/api/realtime/health").status(), 200);
+    EXPECT_EQ(calls, 5);
+    std::filesystem::remove_all(dir);
+}
+
 TEST(http_server, idle_stream_is_closed_cleanly) {
     served s({}, {.idle_timeout = 300ms});
     sse_stream stream(s.port(), events_path, {bearer_u1});

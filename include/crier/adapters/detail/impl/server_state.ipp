@@ -334,6 +334,8 @@ CRIER_DECL route_result server_state::route_unguarded(const http::request& reque
         } else {
             result.response = route_health();
         }
+    } else if (auto answered = options_.handler ? options_.handler(request) : std::nullopt) {
+        result.response = std::move(*answered);
     } else if (!options_.static_dir.empty() && method == "GET") {
         result.response = route_static(request);
     } else {
