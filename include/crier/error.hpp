@@ -40,6 +40,10 @@ enum class errc {
     too_many_channels,      ///< a subscription asks for more channels than its limit allows
     invalid_user_id,        ///< a user id is empty, too long, or has characters ids may not hold
     write_timeout,          ///< a peer accepted no bytes for longer than the write deadline
+    disconnected,           ///< the host ended the stream (hub::disconnect_user, close_channel)
+    reconnect_refused,      ///< the host asked this user or channel not to reconnect (HTTP 204)
+    peer_closed,            ///< the peer closed the connection or it failed
+    idle_timeout,           ///< a stream delivered no event for the idle interval
 };
 
 /// The category of crier::errc (name "crier").

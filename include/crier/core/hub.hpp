@@ -14,6 +14,7 @@
 #include <crier/error.hpp>
 #include <crier/sse/event_id.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <initializer_list>
 #include <memory>
@@ -27,6 +28,16 @@ namespace crier {
 namespace detail {
 class hub_core;
 }  // namespace detail
+
+/// How hub::disconnect_user() and hub::close_channel() end streams.
+struct disconnect_options {
+    /// Also refuse new subscriptions of that user (or naming that channel) for this long:
+    /// subscribe() fails with errc::reconnect_refused, which crier's transports answer with HTTP
+    /// 204, the status on which a browser's EventSource stops reconnecting. At most 10000 users
+    /// and 10000 channels are refused at once (past that, the refusal ending first is
+    /// forgotten). Zero (default): clients may reconnect at once.
+    std::chrono::milliseconds refuse_reconnect{0};
+};
 
 /// The pub/sub hub: publishers hand it events, it gives each an id, keeps bounded history per
 /// channel and queues a pointer to the event's one encoded frame on every matching subscription.
@@ -139,6 +150,22 @@ public:
 
     /// Subscriptions on the channel `channel` by name (pattern subscriptions not counted).
     [[nodiscard]] CRIER_DECL std::size_t subscribers(std::string_view channel) const;
+
+    // -- Ending streams from the host -----------------------------------------------------------
+
+    /// Closes every subscription of `user_id` (logout, revoked access) with errc::disconnected:
+    /// each transport writes what is queued and ends the stream. Returns how many were closed.
+    CRIER_DECL std::size_t disconnect_user(std::string_view user_id,
+                                           const disconnect_options& options = {}) noexcept;
+    /// Closes every subscription that holds the channel `channel` by name (a deleted resource)
+    /// with errc::disconnected; pattern subscriptions that merely match it stay open. Returns
+    /// how many were closed.
+    CRIER_DECL std::size_t close_channel(std::string_view channel,
+                                         const disconnect_options& options = {}) noexcept;
+    /// Lifts a refuse_reconnect of disconnect_user() early; true when there was one.
+    CRIER_DECL bool allow_user(std::string_view user_id) noexcept;
+    /// Lifts a refuse_reconnect of close_channel() early; true when there was one.
+    CRIER_DECL bool reopen_channel(std::string_view channel) noexcept;
 
     // -- Shutdown ------------------------------------------------------------------------------
 

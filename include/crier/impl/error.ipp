@@ -70,6 +70,14 @@ public:
                 return "user id is empty, too long or has a character user ids may not hold";
             case errc::write_timeout:
                 return "the peer accepted no bytes within the write deadline";
+            case errc::disconnected:
+                return "disconnected by the host";
+            case errc::reconnect_refused:
+                return "the host asked this client not to reconnect";
+            case errc::peer_closed:
+                return "the peer closed the connection";
+            case errc::idle_timeout:
+                return "no event was delivered for the idle interval";
         }
         return "unknown crier error";
     }

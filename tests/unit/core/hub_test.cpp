@@ -1180,3 +1180,72 @@ TEST(hub, held_batches_flush_early_at_their_bounds) {
 }
 
 }  // namespace
+
+TEST(hub, disconnect_user_closes_exactly_that_users_subscriptions_after_their_queue) {
+    hub h(unlimited());
+    std::atomic<int> woken{0};
+    auto a1 =
+        h.subscribe({.channels = {"global"}, .user_id = "alice", .on_ready = [&] { ++woken; }});
+    auto a2 = sub(h, {"horses"}, {}, "alice");
+    auto b = sub(h, {"global"}, {}, "bob");
+    ASSERT_TRUE(h.publish("global", "t:x", "queued before"));
+    EXPECT_EQ(h.disconnect_user("alice"), 2u);
+    EXPECT_EQ(a1.closed(), errc::disconnected);
+    EXPECT_EQ(a2.closed(), errc::disconnected);
+    EXPECT_FALSE(b.closed());
+    EXPECT_GE(woken.load(), 1);  // the transport is told, so it can end the stream
+    // What was queued before the kick is still drained; nothing after it arrives.
+    ASSERT_TRUE(h.publish("global", "t:x", "after"));
+    const auto got = drain(a1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].data, "queued before");
+    EXPECT_EQ(drain(b).size(), 2u);
+    EXPECT_EQ(h.connections("alice"), 0u);
+    EXPECT_EQ(h.disconnect_user("alice"), 0u);
+    // Without refuse_reconnect the user may come straight back.
+    std::error_code ec;
+    auto again = h.subscribe({.channels = {"global"}, .user_id = "alice"}, ec);
+    EXPECT_FALSE(ec);
+}
+
+TEST(hub, close_channel_closes_exact_holders_and_refuses_reconnects_for_a_while) {
+    hub h(unlimited());
+    auto exact = sub(h, {"global", "stable:7"});
+    auto other = sub(h, {"stable:8"});
+    auto pattern = sub(h, {"stable:*"});
+    EXPECT_EQ(h.close_channel("stable:7", {.refuse_reconnect = 150ms}), 1u);
+    EXPECT_EQ(exact.closed(), errc::disconnected);
+    EXPECT_FALSE(other.closed());
+    EXPECT_FALSE(pattern.closed());  // a pattern that matches stays: other stables live on
+    std::error_code ec;
+    auto refused = h.subscribe({.channels = {"global", "stable:7"}}, ec);
+    EXPECT_EQ(ec, errc::reconnect_refused);
+    EXPECT_FALSE(refused);
+    auto unrelated = h.subscribe({.channels = {"stable:8"}}, ec);
+    EXPECT_FALSE(ec);
+    EXPECT_TRUE(h.reopen_channel("stable:7"));
+    EXPECT_FALSE(h.reopen_channel("stable:7"));
+    auto back = h.subscribe({.channels = {"stable:7"}}, ec);
+    EXPECT_FALSE(ec);
+    // A refusal ends by itself.
+    EXPECT_EQ(h.close_channel("stable:7", {.refuse_reconnect = 100ms}), 1u);
+    (void)h.subscribe({.channels = {"stable:7"}}, ec);
+    EXPECT_EQ(ec, errc::reconnect_refused);
+    std::this_thread::sleep_for(150ms);
+    auto later = h.subscribe({.channels = {"stable:7"}}, ec);
+    EXPECT_FALSE(ec);
+}
+
+TEST(hub, refused_user_gets_reconnect_refused_until_allowed) {
+    hub h(unlimited());
+    auto s = sub(h, {"global"}, {}, "mallory");
+    EXPECT_EQ(h.disconnect_user("mallory", {.refuse_reconnect = 1h}), 1u);
+    std::error_code ec;
+    (void)h.subscribe({.channels = {"global"}, .user_id = "mallory"}, ec);
+    EXPECT_EQ(ec, errc::reconnect_refused);
+    (void)h.subscribe({.channels = {"global"}, .user_id = "alice"}, ec);
+    EXPECT_FALSE(ec);
+    EXPECT_TRUE(h.allow_user("mallory"));
+    (void)h.subscribe({.channels = {"global"}, .user_id = "mallory"}, ec);
+    EXPECT_FALSE(ec);
+}

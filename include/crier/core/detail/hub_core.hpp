@@ -16,6 +16,7 @@
 #include <crier/core/detail/presence.hpp>
 #include <crier/core/detail/rate_limiter.hpp>
 #include <crier/core/detail/record.hpp>
+#include <crier/core/detail/refusals.hpp>
 #include <crier/core/detail/subscription_state.hpp>
 #include <crier/core/history.hpp>
 #include <crier/core/hub_options.hpp>
@@ -223,6 +224,10 @@ public:
                 ec = errc::hub_stopped;
                 return nullptr;
             }
+            if (refusals_.refused(s->user_id, names, steady_clock::now())) {
+                ec = errc::reconnect_refused;
+                return nullptr;
+            }
             if (!s->user_id.empty() && options_.max_connections_per_user != 0 &&
                 channels_.connections(s->user_id) >= options_.max_connections_per_user) {
                 ec = errc::too_many_connections;
@@ -398,6 +403,42 @@ public:
         std::lock_guard lock(mutex_);
         const channel_state* ch = channels_.find(channel);
         return ch == nullptr ? 0 : ch->subs.size();
+    }
+
+    // -- Ending streams from the host ------------------------------------------------------
+
+    /// Closes every subscription of `user` (by_user) or holding the channel name `name`, with
+    /// errc::disconnected, and refuses new ones for `refuse`. Returns how many were closed.
+    std::size_t disconnect(refusals::kind by, std::string_view name,
+                           std::chrono::milliseconds refuse) noexcept {
+        notify_list notify;
+        try {
+            std::lock_guard lock(mutex_);
+            refusals_.refuse(by, name, refuse, steady_clock::now());
+            for (const state_ptr& s : channels_.registry()) {
+                const bool hit =
+                    by == refusals::kind::user
+                        ? s->user_id == name
+                        : std::find(s->names.begin(), s->names.end(), name) != s->names.end();
+                if (hit) notify.push_back(s);
+            }
+            for (const state_ptr& s : notify) {
+                {
+                    std::lock_guard slock(s->mutex);
+                    if (!s->closed) s->closed = errc::disconnected;
+                }
+                channels_.unregister(*s);
+            }
+        } catch (...) {  // out of memory: what was collected is closed below
+        }
+        const std::size_t closed = notify.size();
+        after_unlock(notify);
+        return closed;
+    }
+
+    bool allow(refusals::kind by, std::string_view name) noexcept {
+        std::lock_guard lock(mutex_);
+        return refusals_.allow(by, name);
     }
 
     // -- Shutdown ------------------------------------------------------------------------------
@@ -768,6 +809,7 @@ private:
     channel_index channels_;
     history_index history_;
     std::vector<subscription_state*> overflowed_;
+    refusals refusals_;
     std::uint64_t published_ = 0;
     std::uint64_t delivered_ = 0;
     std::uint64_t resyncs_ = 0;

@@ -180,6 +180,24 @@ CRIER_DECL std::size_t hub::subscribers(std::string_view channel) const {
     return core_->subscribers(channel);
 }
 
+CRIER_DECL std::size_t hub::disconnect_user(std::string_view user_id,
+                                            const disconnect_options& options) noexcept {
+    return core_->disconnect(detail::refusals::kind::user, user_id, options.refuse_reconnect);
+}
+
+CRIER_DECL std::size_t hub::close_channel(std::string_view channel,
+                                          const disconnect_options& options) noexcept {
+    return core_->disconnect(detail::refusals::kind::channel, channel, options.refuse_reconnect);
+}
+
+CRIER_DECL bool hub::allow_user(std::string_view user_id) noexcept {
+    return core_->allow(detail::refusals::kind::user, user_id);
+}
+
+CRIER_DECL bool hub::reopen_channel(std::string_view channel) noexcept {
+    return core_->allow(detail::refusals::kind::channel, channel);
+}
+
 CRIER_DECL void hub::stop() noexcept {
     core_->stop();
 }
