@@ -36,9 +36,11 @@ struct server_options {
     std::string address = "127.0.0.1";
     /// Port; 0 picks a free one (read it back with http_server::port()).
     std::uint16_t port = 8080;
-    /// I/O threads. Default 0 = one per hardware thread.
+    /// I/O threads. Default 0 = one per hardware thread. Ignored when the server runs on the
+    /// host's io_context.
     std::size_t threads = 0;
-    /// Route prefix: `{prefix}/events`, `/history`, `/stats`, `/publish`, `/metrics`, `/health`.
+    /// Route prefix: `{prefix}/events`, `/history`, `/stats`, `/publish`, `/disconnect`,
+    /// `/metrics`, `/health`.
     std::string prefix = "/api/realtime";
 
     /// Largest request line + headers (over it: 431 and close).
@@ -66,6 +68,13 @@ struct server_options {
     /// Applies to every write (responses, stream head, events, heartbeats, shutdown `retry:`).
     /// On Linux it is also each connection's TCP_USER_TIMEOUT. Default: 30 s.
     std::chrono::milliseconds write_timeout{30'000};
+    /// `retry: <ms>` sent first on every stream, so every client reconnects on crier's
+    /// schedule (the seed's reconnectDelay). nullopt: none. Default: 3000 ms.
+    std::optional<std::chrono::milliseconds> retry = std::chrono::milliseconds(3000);
+    /// Send the `connected` event first on every stream (data `{"clientId":..,"channels":[..],
+    /// "id":..}`). The seed's clients rely on it; turn it off for clients that treat every event
+    /// as data. Default: on.
+    bool connected_event = true;
     /// Heartbeat comment interval on a quiet stream. Default: the hub's heartbeat interval.
     std::optional<std::chrono::milliseconds> heartbeat{};
     /// Close a stream after this long with no event delivered (the client reconnects and
@@ -100,7 +109,8 @@ struct server_options {
     /// May this principal publish to these channels? Default: `principal::publisher`.
     std::function<bool(const principal&, std::span<const std::string> channels)>
         authorize_publish{};
-    /// May this principal read stats and metrics? Default: `principal::admin`.
+    /// May this principal read stats and metrics, and end streams (`POST disconnect`)?
+    /// Default: `principal::admin`.
     std::function<bool(const principal&)> authorize_stats{};
 
     /// Told once about each failure the server contained: an exception thrown by a hook above

@@ -8,7 +8,10 @@
 #endif
 
 #include <crier/adapters/detail/impl/server_state.ipp>
+#include <crier/adapters/detail/impl/stream_state.ipp>
+#include <crier/adapters/impl/blocking_stream.ipp>
 #include <crier/adapters/impl/http_server.ipp>
+#include <crier/adapters/impl/stream_service.ipp>
 #include <crier/client/impl/backoff.ipp>
 #include <crier/client/impl/batch.ipp>
 #include <crier/client/impl/chunked_decoder.ipp>

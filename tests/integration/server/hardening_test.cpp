@@ -611,15 +611,13 @@ TEST(http_server_hardening, connected_id_is_where_the_subscription_starts) {
     const auto between = hub.publish("global", "tick", "published while routing");
     ASSERT_FALSE(between.error);
 
-    std::error_code ec;
-    auto sub = state.subscribe(*routed.stream, ec);
-    ASSERT_FALSE(ec) << ec.message();
+    auto opening = state.streams().open(std::move(*routed.stream), nullptr);
+    ASSERT_FALSE(opening.error) << opening.error.message();
+    auto& sub = opening.sub;
     EXPECT_EQ(sub.start_id(), between.id);
     std::vector<crier::test::received> events;  // copies: a parsed event's views die with it
     crier::sse::parser sse;
-    const std::string& preamble = routed.stream->preamble;
-    ASSERT_FALSE(sse.feed(preamble.substr(preamble.find("\r\n\r\n") + 4), [&](const crier::sse::
-                                                                                  event& e) {
+    ASSERT_FALSE(sse.feed(opening.preamble, [&](const crier::sse::event& e) {
         events.push_back({std::string(e.type), std::string(e.data), std::string(e.last_event_id)});
     }));
     ASSERT_EQ(events.size(), 1u);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // One client connection of the embedded server, over any Asio stream: it reads HTTP/1.1
-// requests (keep-alive), answers them, and on `GET events` turns into an SSE stream that drains
-// its hub subscription with one gathered write at a time. Private.
+// requests (keep-alive), answers them, and on `GET events` hands the socket to the one stream
+// session every transport uses. Private.
 #ifndef CRIER_ADAPTERS_DETAIL_CONNECTION_HPP
 #define CRIER_ADAPTERS_DETAIL_CONNECTION_HPP
 
+#include <crier/adapters/detail/asio_net.hpp>
+#include <crier/adapters/detail/async_session.hpp>
 #include <crier/adapters/detail/server_state.hpp>
 #include <crier/http/request.hpp>
 #include <crier/http/response.hpp>
@@ -64,15 +66,6 @@ public:
             deadline_ns_.compare_exchange_strong(deadline, 0, std::memory_order_relaxed)) {
             post_member(&connection::on_deadline);
         }
-        if (!streaming_.load(std::memory_order_relaxed)) return;
-        if (now_ns - last_write_ns_.load(std::memory_order_relaxed) >= state_->heartbeat_ns() &&
-            !heartbeat_posted_.exchange(true, std::memory_order_relaxed)) {
-            post_member(&connection::on_heartbeat);
-        }
-        if (now_ns - last_delivery_ns_.load(std::memory_order_relaxed) >= state_->idle_ns() &&
-            !idle_posted_.exchange(true, std::memory_order_relaxed)) {
-            post_member(&connection::on_idle);
-        }
     }
 
     void on_shutdown(std::chrono::milliseconds retry) override {
@@ -82,10 +75,7 @@ public:
 
     void on_force_close() override { post_member(&connection::close); }
 
-    void drain_now() override {
-        asio::dispatch(stream_.get_executor(),
-                       [self = this->shared_from_this()] { self->do_drain(); });
-    }
+    void drain_now() override {}  // a streaming connection's session drains
 
 private:
     enum class phase { reading, responding, streaming, lingering, closed };
@@ -308,9 +298,7 @@ private:
             case phase::responding:  // the peer accepted no bytes for write_timeout
             case phase::lingering:
                 return close();
-            case phase::streaming:
-                if (writing_) close();  // as above; quiet streams have no deadline
-                return;
+            case phase::streaming:  // the session keeps its own deadlines
             case phase::closed:
                 return;
         }
@@ -318,116 +306,32 @@ private:
 
     // ---- SSE stream -----------------------------------------------------------------------
 
-    void begin_stream(stream_plan plan) {
-        std::weak_ptr<connection> weak = this->shared_from_this();
-        plan.options.on_ready = [weak, state = state_.get()] {
-            if (auto self = weak.lock()) state->mark_ready(std::move(self));
-        };
-        std::error_code ec;
-        auto sub = state_->subscribe(plan, ec);
-        if (ec) {
-            refuse(state_->subscribe_error(ec));
-            return write_responses();
-        }
-        subscription_.emplace(std::move(sub));
+    // The socket now belongs to the stream session (which writes the answers to any requests
+    // pipelined before this one first); this connection only keeps it alive until it ends.
+    void begin_stream(stream_request request) {
         phase_ = phase::streaming;
-        out_ += plan.preamble;  // after the answers to any requests pipelined before it
+        clear_deadline();
+        state_->connections().remove(this);  // the session is swept as a stream from now on
         // A stream reads nothing more: give the request's memory back (idle streams are many).
         std::string().swap(in_);
         request_ = http::request{};
-        const auto now = now_ns();
-        last_write_ns_.store(now, std::memory_order_relaxed);
-        last_delivery_ns_.store(now, std::memory_order_relaxed);
-        streaming_.store(true, std::memory_order_relaxed);
-        do_watch_peer();
-        do_drain();
+        auto done = [self = this->shared_from_this()](std::error_code) {
+            self->phase_ = phase::closed;  // the session closed the socket
+        };
+        using session = async_session<asio_net, Stream, decltype(done)>;
+        std::make_shared<session>(stream_, state_->streams_ptr(), std::move(done), std::move(out_))
+            ->start(std::move(request));
     }
 
-    // The client never sends on an SSE stream, so a read completes only when it goes away.
-    void do_watch_peer() {
-        stream_.async_read_some(asio::buffer(watch_),
-                                [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-                                    if (self->phase_ != phase::streaming) return;
-                                    if (ec) return self->close();
-                                    self->do_watch_peer();
-                                });
-    }
-
-    void do_drain() {
-        if (phase_ != phase::streaming || writing_) return;
-        batch_.clear();
-        subscription_->drain(batch_);
-        if (!batch_.empty()) {
-            last_delivery_ns_.store(now_ns(), std::memory_order_relaxed);
-            idle_posted_.store(false, std::memory_order_relaxed);
-        }
-        out_inflight_.swap(out_);
-        out_.clear();
-        if (batch_.empty() && out_inflight_.empty()) {
-            if (closing_ || subscription_->closed()) close();
-            return;
-        }
-        buffers_.clear();
-        if (!out_inflight_.empty()) buffers_.push_back(asio::buffer(out_inflight_));
-        for (const auto& f : batch_) buffers_.push_back(asio::buffer(*f));
-        writing_ = true;
-        write(buffers_, [self = this->shared_from_this()](std::error_code ec, std::size_t) {
-            self->on_stream_written(ec);
-        });
-    }
-
-    void on_stream_written(std::error_code ec) {
-        writing_ = false;
-        if (phase_ != phase::streaming) return;
-        if (ec) return close();
-        clear_deadline();
-        state_->count_delivered(batch_.size());
-        batch_.clear();  // release the frames now, not at the next write
-        // Keep small buffers for the next write; give large ones (after a burst) back.
-        if (batch_.capacity() > 1024) std::vector<sse::frame>().swap(batch_);
-        if (buffers_.capacity() > 1024) std::vector<asio::const_buffer>().swap(buffers_);
-        if (out_inflight_.capacity() > 64) {
-            std::string().swap(out_inflight_);
-        } else {
-            out_inflight_.clear();
-        }
-        last_write_ns_.store(now_ns(), std::memory_order_relaxed);
-        do_drain();
-    }
-
-    void on_heartbeat() {
-        heartbeat_posted_.store(false, std::memory_order_relaxed);
-        if (phase_ != phase::streaming || writing_) return;  // a write in flight is a heartbeat
-        out_.append(":\n");
-        do_drain();
-    }
-
-    void on_idle() {
-        if (phase_ != phase::streaming) return;
-        closing_ = true;  // no event for the idle interval: close cleanly; the client replays
-        do_drain();
-    }
-
-    void begin_shutdown(std::chrono::milliseconds retry) {
-        switch (phase_) {
-            case phase::streaming:
-                closing_ = true;
-                out_.append(state_->retry_frame(retry));
-                return do_drain();
-            case phase::reading:
-                if (!request_started_) close();  // otherwise answer it with Connection: close
-                return;
-            default:
-                return;
-        }
+    void begin_shutdown(std::chrono::milliseconds /*retry*/) {
+        // Streams belong to their session, which the server shuts down with the others.
+        if (phase_ == phase::reading && !request_started_) close();  // else answer with close
     }
 
     void close() {
         if (phase_ == phase::closed) return;
         phase_ = phase::closed;
-        streaming_.store(false, std::memory_order_relaxed);
         clear_deadline();
-        subscription_.reset();  // unsubscribes and frees the user's connection slot now
         std::error_code ignored;
         auto& socket = stream_.lowest_layer();
         socket.shutdown(asio::socket_base::shutdown_both, ignored);
@@ -450,26 +354,14 @@ private:
     http::request_parser parser_;
     http::request request_;
     std::string in_;
-    std::string out_;           // bytes to send next (response, or stream control bytes)
-    std::string out_inflight_;  // stream control bytes being written
-    std::vector<sse::frame> batch_;
-    std::vector<asio::const_buffer> buffers_;
-    std::optional<subscription> subscription_;
-    char watch_[16];
+    std::string out_;  // responses to send next
     phase phase_ = phase::reading;
     bool have_head_ = false;
     bool request_started_ = false;
-    bool writing_ = false;
-    bool closing_ = false;
     bool close_after_write_ = false;
     std::int64_t armed_deadline_ns_ = 0;  // 0: none; set and read on the executor only
     // Read by the shared timers.
     std::atomic<std::int64_t> deadline_ns_{0};
-    std::atomic<std::int64_t> last_write_ns_{0};
-    std::atomic<std::int64_t> last_delivery_ns_{0};
-    std::atomic<bool> streaming_{false};
-    std::atomic<bool> heartbeat_posted_{false};
-    std::atomic<bool> idle_posted_{false};
 };
 
 }  // namespace crier::adapters::detail

@@ -5,7 +5,6 @@
 
 #include <crier/adapters/http_server.hpp>
 #include <crier/error.hpp>
-#include <crier/http/response.hpp>
 
 #include <asio/ip/address.hpp>
 #include <fmt/format.h>
@@ -17,11 +16,20 @@ namespace crier::adapters {
 CRIER_DECL http_server::http_server(crier::hub& hub, server_options options)
     : thread_count_(options.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                          : options.threads),
-      io_(static_cast<int>(thread_count_)),
+      own_io_(std::in_place, static_cast<int>(thread_count_)),
+      io_(*own_io_),
       state_(std::make_shared<detail::server_state>(hub, std::move(options))),
-      acceptor_(io_),
-      ticker_(io_) {
-    state_->set_executor(io_.get_executor());
+      listener_(std::make_shared<detail::listener>(io_, state_, thread_count_ == 1)) {
+    state_->streams().set_flusher(io_.get_executor());
+}
+
+CRIER_DECL http_server::http_server(crier::hub& hub, asio::io_context& io, server_options options)
+    : thread_count_(0),
+      io_(io),
+      state_(std::make_shared<detail::server_state>(hub, std::move(options))),
+      // The host may run `io` on several threads: every connection gets a strand.
+      listener_(std::make_shared<detail::listener>(io_, state_, false)) {
+    state_->streams().set_flusher(io_.get_executor());
 }
 
 CRIER_DECL http_server::~http_server() {
@@ -40,21 +48,12 @@ CRIER_DECL void http_server::start(std::error_code& ec) {
     const auto& o = state_->options();
     const auto address = asio::ip::make_address(o.address, ec);
     if (ec) return;
-    const asio::ip::tcp::endpoint endpoint(address, o.port);
-    acceptor_.open(endpoint.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(endpoint, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-        std::error_code ignored;
-        acceptor_.close(ignored);
-        return;
-    }
-    port_ = acceptor_.local_endpoint().port();
+    ec = listener_->listen(asio::ip::tcp::endpoint(address, o.port));
+    if (ec) return;
+    port_ = listener_->port();
     started_ = true;
-    work_.emplace(io_.get_executor());
-    do_accept();
-    do_tick();
+    if (own_io_) work_.emplace(io_.get_executor());
+    listener_->start();
     for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run(); });
 }
 
@@ -73,65 +72,6 @@ CRIER_DECL void http_server::run() noexcept {
     }
 }
 
-CRIER_DECL asio::any_io_executor http_server::connection_executor() {
-    // One thread runs every handler in order already: a strand would only add a hop, and
-    // without one the shared flusher writes each stream inline.
-    if (thread_count_ == 1) return io_.get_executor();
-    return asio::make_strand(io_);
-}
-
-CRIER_DECL void http_server::do_accept() {
-    acceptor_.async_accept(connection_executor(), [this](std::error_code ec,
-                                                         asio::ip::tcp::socket socket) {
-        if (state_->stopping() || ec == asio::error::operation_aborted) return;
-        if (ec) {
-            // Out of descriptors or a transient network error: try again shortly rather than
-            // spinning on an accept that keeps failing.
-            auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
-            retry->async_wait([this, retry](std::error_code) {
-                if (!state_->stopping()) do_accept();
-            });
-            return;
-        }
-        std::error_code ignored;
-        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-        if (!state_->connection_opened()) {
-            refuse_busy(socket);
-        } else {
-            std::make_shared<detail::connection<asio::ip::tcp::socket>>(std::move(socket), state_)
-                ->start();
-        }
-        do_accept();
-    });
-}
-
-CRIER_DECL void http_server::refuse_busy(asio::ip::tcp::socket& socket) {
-    static const std::string busy = [] {
-        auto r = http::json_error(503, "too_many_connections", "server is at capacity");
-        r.headers.emplace_back("Retry-After", "5");
-        std::string out;
-        http::serialize(out, r, false);
-        return out;
-    }();
-    // One non-blocking attempt, so a client that reads nothing cannot hold an I/O thread: a
-    // fresh socket's send buffer takes these few hundred bytes whole.
-    std::error_code ignored;
-    socket.non_blocking(true, ignored);
-    socket.write_some(asio::buffer(busy), ignored);
-    socket.shutdown(asio::socket_base::shutdown_both, ignored);
-    socket.close(ignored);
-}
-
-CRIER_DECL void http_server::do_tick() {
-    ticker_.expires_after(state_->tick_interval());
-    ticker_.async_wait([this](std::error_code ec) {
-        if (ec || stopped_) return;
-        const auto now = detail::clock::now();
-        state_->connections().for_each([now](detail::tracked& t) { t.on_tick(now); });
-        do_tick();
-    });
-}
-
 CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
     // Re-home the descriptor onto a strand of this server's io_context.
     std::error_code ec;
@@ -139,43 +79,74 @@ CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
     if (ec) return;
     const auto handle = socket.release(ec);
     if (ec) return;
-    asio::ip::tcp::socket ours(connection_executor());
+    asio::ip::tcp::socket ours(listener_->connection_executor());
     ours.assign(protocol, handle, ec);
     if (ec) return;
     ours.set_option(asio::ip::tcp::no_delay(true), ec);
     serve_stream(std::move(ours));
 }
 
+CRIER_DECL void http_server::begin_stop() {
+    state_->set_stopping();
+    listener_->stop_accepting();
+    state_->connections().for_each(
+        [this](detail::tracked& t) { t.on_shutdown(state_->streams().shutdown_retry()); });
+    state_->streams().shutdown();
+}
+
+CRIER_DECL std::size_t http_server::open_count() const {
+    return state_->connections().size() + state_->streams().streams().size();
+}
+
+CRIER_DECL void http_server::force_close() {
+    state_->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
+    state_->streams().close_all();
+}
+
+CRIER_DECL void http_server::finish_stop() {
+    if (stopped_.exchange(true)) return;
+    force_close();
+    // Streams still open now (stop gave up on them) keep live subscriptions whose on_ready may
+    // fire from any publishing thread: from here on it must never post into io_, which is about
+    // to stop (and, when it is the server's own, be destroyed).
+    state_->streams().close_ready();
+    listener_->close();
+}
+
 CRIER_DECL void http_server::stop() {
     if (!started_ || stopped_.load()) return;
-    state_->set_stopping();
-    asio::post(io_, [this] {
-        std::error_code ignored;
-        acceptor_.close(ignored);
-    });
-    state_->connections().for_each(
-        [this](detail::tracked& t) { t.on_shutdown(state_->shutdown_retry()); });
-
+    if (!own_io_ && (io_.stopped() || io_.get_executor().running_in_this_thread())) {
+        begin_stop();
+        if (io_.stopped()) return finish_stop();  // nothing runs the host's loop any more
+        // On one of the host's threads: waiting here would wedge the loop that must finish the
+        // streams. The host's loop carries the shutdown out; at the deadline a timer
+        // force-closes what is left. The timer holds what it needs, not this server.
+        auto force = std::make_shared<asio::steady_timer>(io_, state_->options().shutdown_deadline);
+        force->async_wait([force, state = state_, listener = listener_](std::error_code) {
+            state->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
+            state->streams().close_all();
+            state->streams().close_ready();
+            listener->close();
+        });
+        stopped_.store(true);
+        return;
+    }
+    begin_stop();
     const auto wait_until_empty = [this](std::chrono::steady_clock::time_point deadline) {
-        while (state_->connections().size() != 0 && std::chrono::steady_clock::now() < deadline) {
+        while (open_count() != 0 && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     };
     wait_until_empty(std::chrono::steady_clock::now() + state_->options().shutdown_deadline);
-    state_->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
+    force_close();
     wait_until_empty(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
-
-    stopped_.store(true);
-    // Streams still open now (stop gave up on them) keep live subscriptions whose on_ready may
-    // fire from any publishing thread: from here on it must never post into io_, which is about
-    // to stop and, with this server, be destroyed.
-    state_->close_ready();
-    asio::post(io_, [this] { ticker_.cancel(); });
+    finish_stop();
+    if (!own_io_) return;
     work_.reset();
     io_.stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
-    state_->release_ready();
+    state_->streams().release_ready();
 }
 
 }  // namespace crier::adapters

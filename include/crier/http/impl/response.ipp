@@ -86,9 +86,12 @@ inline void append_head_start(std::string& out, const response& r) {
 
 CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) {
     detail::append_head_start(out, r);
-    fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\nConnection: {}\r\n\r\n",
-                   r.body.size(), keep_alive && !r.close ? "keep-alive" : "close");
-    out.append(r.body);
+    // 204 and 304 have no body, and a 204 must not say Content-Length (RFC 9110, 8.6).
+    const bool bodiless = r.status == 204 || r.status == 304;
+    if (!bodiless) fmt::format_to(std::back_inserter(out), "Content-Length: {}\r\n", r.body.size());
+    fmt::format_to(std::back_inserter(out), "Connection: {}\r\n\r\n",
+                   keep_alive && !r.close ? "keep-alive" : "close");
+    if (!bodiless) out.append(r.body);
 }
 
 CRIER_DECL void serialize_stream_head(std::string& out, const response& r) {

@@ -3,6 +3,7 @@
 #ifndef CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
 #define CRIER_ADAPTERS_DETAIL_IMPL_SERVER_STATE_IPP
 
+#include <crier/adapters/detail/http_errors.hpp>
 #include <crier/adapters/detail/server_state.hpp>
 #include <crier/core/names.hpp>
 #include <crier/detail/json.hpp>
@@ -58,62 +59,29 @@ std::string_view content_type_for(std::string_view path) {
     return "application/octet-stream";
 }
 
-std::string_view errc_code_name(std::error_code ec) {
-    if (ec.category() != crier::error_category()) return "error";
-    switch (static_cast<crier::errc>(ec.value())) {
-        case errc::invalid_field:
-            return "invalid_field";
-        case errc::invalid_utf8:
-            return "invalid_utf8";
-        case errc::reserved_type:
-            return "reserved_type";
-        case errc::invalid_type:
-            return "invalid_type";
-        case errc::invalid_channel:
-            return "invalid_channel";
-        case errc::payload_too_large:
-            return "payload_too_large";
-        case errc::rate_limited:
-            return "rate_limited";
-        case errc::too_many_connections:
-            return "too_many_connections";
-        case errc::invalid_json:
-            return "invalid_json";
-        case errc::hub_stopped:
-            return "unavailable";
-        case errc::too_many_channels:
-            return "too_many_channels";
-        case errc::invalid_user_id:
-            return "invalid_user_id";
-        default:
-            return "error";
-    }
-}
-
-// The HTTP status for a hub error.
-int status_for(std::error_code ec) {
-    if (ec == errc::payload_too_large) return 413;
-    if (ec == errc::rate_limited || ec == errc::too_many_connections) return 429;
-    if (ec == errc::hub_stopped) return 503;
-    if (ec == std::errc::not_enough_memory) return 503;
-    return 400;
-}
-
 }  // namespace
 
 CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
     : hub_(hub),
       options_(std::move(options)),
-      heartbeat_ns_(to_ns(options_.heartbeat.value_or(hub.options().heartbeat_interval))),
-      idle_ns_(to_ns(options_.idle_timeout.value_or(hub.options().idle_timeout))),
-      random_(std::random_device{}()) {
+      streams_(std::make_shared<stream_state>(
+          hub, stream_settings{.retry = options_.retry,
+                               .connected_event = options_.connected_event,
+                               .heartbeat = options_.heartbeat,
+                               .idle_timeout = options_.idle_timeout,
+                               .write_timeout = options_.write_timeout,
+                               .shutdown_retry_min = options_.shutdown_retry_min,
+                               .shutdown_retry_max = options_.shutdown_retry_max})) {
     if (!options_.prefix.empty() && options_.prefix.back() == '/') options_.prefix.pop_back();
+    streams_->set_external_ticks();  // the server's own timer sweeps them
+    streams_->on_error = [this](std::string_view what) { report_error(what); };
 }
 
 CRIER_DECL std::chrono::milliseconds server_state::tick_interval() const noexcept {
-    const std::int64_t shortest =
-        std::min({heartbeat_ns_, idle_ns_, to_ns(options_.request_timeout),
-                  to_ns(options_.keep_alive_timeout), to_ns(options_.write_timeout)});
+    const std::int64_t shortest = std::min(
+        {to_ns(options_.request_timeout), to_ns(options_.keep_alive_timeout),
+         std::chrono::duration_cast<std::chrono::nanoseconds>(streams_->tick_interval()).count() *
+             4});
     const auto quarter = std::chrono::milliseconds(shortest / 4'000'000);
     return std::clamp(quarter, std::chrono::milliseconds(5), std::chrono::milliseconds(1000));
 }
@@ -125,70 +93,6 @@ CRIER_DECL bool server_state::connection_opened() noexcept {
         return false;
     }
     return true;
-}
-
-CRIER_DECL void server_state::mark_ready(std::shared_ptr<tracked> stream) {
-    std::unique_lock lock(ready_mutex_);
-    if (ready_closed_) return;  // the server is stopping its executor: nothing may be posted
-    ready_.push_back(std::move(stream));
-    // Posted under the lock, so close_ready() cannot slip in between the check and the post.
-    if (!std::exchange(flush_scheduled_, true)) asio::post(executor_, [this] { flush(); });
-}
-
-CRIER_DECL void server_state::close_ready() {
-    std::vector<std::shared_ptr<tracked>> forgotten;
-    {
-        std::lock_guard lock(ready_mutex_);
-        ready_closed_ = true;
-        forgotten.swap(ready_);  // the streams they name hold the state: break the cycle
-    }
-    // Destroyed outside the lock: a last reference may close a stream, which may call back.
-}
-
-CRIER_DECL void server_state::release_ready() {
-    std::vector<std::shared_ptr<tracked>> forgotten;
-    {
-        std::lock_guard lock(ready_mutex_);
-        forgotten.swap(ready_);
-        flush_scheduled_ = false;
-    }
-    flushing_.clear();  // only the flusher touches it, and its threads are gone
-    flushed_ = 0;
-}
-
-CRIER_DECL void server_state::flush() {
-    // Streams per slice: enough to amortise the slice, few enough that a publish waiting in the
-    // reactor is read soon.
-    constexpr std::size_t slice = 128;
-    if (flushed_ == flushing_.size()) {
-        flushing_.clear();
-        flushed_ = 0;
-        std::lock_guard lock(ready_mutex_);
-        if (ready_.empty() || ready_closed_) {
-            flush_scheduled_ = false;
-            return;
-        }
-        flushing_.swap(ready_);
-    }
-    const std::size_t end = std::min(flushing_.size(), flushed_ + slice);
-    for (; flushed_ < end; ++flushed_) {
-        flushing_[flushed_]->drain_now();
-        flushing_[flushed_].reset();
-    }
-    asio::post(executor_, [this] { flush(); });
-}
-
-CRIER_DECL std::string server_state::retry_frame(std::chrono::milliseconds retry) const {
-    std::string out;
-    sse::append_retry(out, retry);
-    return out;
-}
-
-CRIER_DECL std::chrono::milliseconds server_state::shutdown_retry() {
-    const auto lo = options_.shutdown_retry_min.count();
-    const auto hi = std::max(lo, options_.shutdown_retry_max.count());
-    std::lock_guard lock(random_mutex_);
-    return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, hi)(random_));
 }
 
 CRIER_DECL std::size_t server_state::max_channels_per_stream() const noexcept {
@@ -307,9 +211,9 @@ CRIER_DECL route_result server_state::route_unguarded(const http::request& reque
         std::string_view name;
         std::string_view method;
     };
-    static constexpr route_entry routes[] = {{"/events", "GET"},  {"/history", "GET"},
-                                             {"/stats", "GET"},   {"/publish", "POST"},
-                                             {"/metrics", "GET"}, {"/health", "GET"}};
+    static constexpr route_entry routes[] = {
+        {"/events", "GET"},  {"/history", "GET"}, {"/stats", "GET"},      {"/publish", "POST"},
+        {"/metrics", "GET"}, {"/health", "GET"},  {"/disconnect", "POST"}};
     const std::string_view prefix = options_.prefix;
     if (path.starts_with(prefix) && path.size() > prefix.size() && path[prefix.size()] == '/') {
         const std::string_view name = path.substr(prefix.size());
@@ -329,6 +233,8 @@ CRIER_DECL route_result server_state::route_unguarded(const http::request& reque
             result.response = route_stats(request);
         } else if (name == "/publish") {
             result.response = route_publish(request);
+        } else if (name == "/disconnect") {
+            result.response = route_disconnect(request);
         } else if (name == "/metrics") {
             result.response = route_metrics(request);
         } else {
@@ -352,10 +258,10 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
         result.response = std::move(*error);
         return result;
     }
-    stream_plan plan;
-    plan.options.user_id = who->user_id;
-    plan.options.channels.emplace_back("global");
-    if (!who->user_id.empty()) plan.options.channels.push_back("user:" + who->user_id);
+    stream_request plan;
+    plan.subscription.user_id = who->user_id;
+    plan.subscription.channels.emplace_back("global");
+    if (!who->user_id.empty()) plan.subscription.channels.push_back("user:" + who->user_id);
     auto requested = request.query_params("channel");
     // The automatic `global` and `user:{id}` count: the limit is what the stream holds. The loop
     // stops at the first channel past it, so the work stays bounded however many are named.
@@ -369,72 +275,25 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
             result.response = std::move(*refused);
             return result;
         }
-        if (std::find(plan.options.channels.begin(), plan.options.channels.end(), channel) ==
-            plan.options.channels.end()) {
-            if (plan.options.channels.size() == limit) return too_many();
-            plan.options.channels.push_back(std::move(channel));
+        if (std::find(plan.subscription.channels.begin(), plan.subscription.channels.end(),
+                      channel) == plan.subscription.channels.end()) {
+            if (plan.subscription.channels.size() == limit) return too_many();
+            plan.subscription.channels.push_back(std::move(channel));
         }
     }
-    plan.options.types = request.query_params("type");
+    plan.subscription.types = request.query_params("type");
 
     // Last-Event-ID: the header a browser sends, or the query for clients that cannot set it.
     std::string last_id(request.header("last-event-id").value_or(std::string_view{}));
     if (last_id.empty()) last_id = request.query_param("last_event_id").value_or(std::string{});
     if (!sse::is_valid_last_event_id(last_id)) last_id = "invalid";  // the hub answers resync
-    plan.options.last_event_id = last_id;
+    plan.subscription.last_event_id = last_id;
 
-    std::string& data = plan.connected;
-    data = fmt::format(R"({{"clientId":"c{}","channels":[)",
-                       next_client_.fetch_add(1, std::memory_order_relaxed));
-    for (std::size_t i = 0; i < plan.options.channels.size(); ++i) {
-        if (i != 0) data.push_back(',');
-        append_json_string(data, plan.options.channels[i]);
-    }
-    data += R"(],"id":)";
-
-    http::response head;
-    head.content_type = "text/event-stream";
-    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-    add_cors(head);
-    http::serialize_stream_head(plan.preamble, head);
+    http::response cors;
+    add_cors(cors);
+    plan.headers = std::move(cors.headers);
     result.stream = std::move(plan);
     return result;
-}
-
-CRIER_DECL subscription server_state::subscribe(stream_plan& plan, std::error_code& ec) {
-    if (stopping()) {
-        ec = errc::hub_stopped;
-        return {};
-    }
-    const std::string last_id = plan.options.last_event_id;
-    auto sub = hub_.subscribe(std::move(plan.options), ec);
-    if (ec) return sub;
-    streams_opened_.fetch_add(1, std::memory_order_relaxed);
-    // The `connected` event carries an id, so a client that drops before any other event still
-    // reconnects from the right place (browsers differ on whether a new stream starts with an
-    // empty id buffer). A fresh client's id is the subscription's start, not the hub's position
-    // read earlier: an event published in between would otherwise be neither delivered nor
-    // replayed, and nothing would say so.
-    const std::string start = sse::to_string(sub.start_id());
-    plan.connected += json_string(start);
-    plan.connected.push_back('}');
-    (void)sse::append_event(
-        plan.preamble,
-        {.id = last_id.empty() ? start : last_id, .type = "connected", .data = plan.connected});
-    return sub;
-}
-
-CRIER_DECL http::response server_state::subscribe_error(std::error_code ec) const {
-    const int status = status_for(ec);
-    auto r = http::json_error(status, errc_code_name(ec), ec.message());
-    if (ec == errc::too_many_connections) {
-        r.body = fmt::format(
-            R"({{"error":{{"status":429,"code":"too_many_connections","message":"at most {} connections per user","limit":{}}}}})",
-            hub_.options().max_connections_per_user, hub_.options().max_connections_per_user);
-        r.headers.emplace_back("Retry-After", "5");
-    }
-    add_cors(r);
-    return r;
 }
 
 CRIER_DECL http::response server_state::route_history(const http::request& request) {
@@ -516,7 +375,7 @@ CRIER_DECL http::response server_state::route_stats(const http::request& request
         body.pop_back();
         body += fmt::format(
             R"(,"server":{{"connections":{},"requests":{},"streamsOpened":{},"framesWritten":{},"refused":{}}}}})",
-            open_.load(), requests_.load(), streams_opened_.load(), frames_written_.load(),
+            open_.load(), requests_.load(), streams_->streams_opened(), streams_->frames_written(),
             refused_.load());
     }
     return json_ok(std::move(body));
@@ -615,6 +474,43 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
     return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", id, r.duplicate, r.held));
 }
 
+CRIER_DECL http::response server_state::route_disconnect(const http::request& request) {
+    if (auto refused = check_admin(request, "disconnect")) return std::move(*refused);
+    if (const auto type = request.header("content-type");
+        type && !type->starts_with("application/json")) {
+        return http::json_error(415, "unsupported_media_type", "send application/json");
+    }
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    simdjson::dom::object obj;
+    if (parser.parse(request.body().data(), request.body().size()).get(doc) ||
+        doc.get_object().get(obj)) {
+        return http::json_error(400, "invalid_json", "body must be a JSON object");
+    }
+    std::string_view user, channel;
+    const bool has_user = !obj["user_id"].get_string().get(user);
+    const bool has_channel = !obj["channel"].get_string().get(channel);
+    if (has_user == has_channel) {
+        return http::json_error(400, "invalid_json",
+                                "give exactly one of 'user_id' and 'channel', as a string");
+    }
+    // How long to answer that user's or channel's reconnects with 204 (EventSource stops).
+    std::int64_t refuse_ms = 0;
+    if (simdjson::dom::element v; !obj["refuse_reconnect_ms"].get(v)) {
+        if (v.get_int64().get(refuse_ms) || refuse_ms < 0) {
+            return http::json_error(400, "invalid_json",
+                                    "'refuse_reconnect_ms' must be a whole number >= 0");
+        }
+    }
+    if (has_user ? user.empty() : channel.empty()) {
+        return http::json_error(400, "invalid_json", "the name is empty");
+    }
+    const disconnect_options how{.refuse_reconnect = std::chrono::milliseconds(refuse_ms)};
+    const std::size_t closed =
+        has_user ? hub_.disconnect_user(user, how) : hub_.close_channel(channel, how);
+    return json_ok(fmt::format(R"({{"closed":{}}})", closed));
+}
+
 CRIER_DECL http::response server_state::route_metrics(const http::request& request) {
     if (auto refused = check_admin(request, "metrics")) return std::move(*refused);
     const hub_stats s = hub_.stats();
@@ -642,9 +538,10 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("batches_total", "counter", "Batch events flushed.", s.batched);
     metric("http_connections", "gauge", "Open HTTP connections.", open_.load());
     metric("http_requests_total", "counter", "HTTP requests routed.", requests_.load());
-    metric("http_streams_opened_total", "counter", "SSE streams opened.", streams_opened_.load());
+    metric("http_streams_opened_total", "counter", "SSE streams opened.",
+           streams_->streams_opened());
     metric("http_frames_written_total", "counter", "Event frames written to sockets.",
-           frames_written_.load());
+           streams_->frames_written());
     metric("http_refused_total", "counter", "Connections refused at max_connections.",
            refused_.load());
     http::response r;
