@@ -20,6 +20,15 @@ namespace crier::http {
 /// Distinct objects: safe. Shared objects: safe for concurrent reads.
 class request {
 public:
+    /// A request built from parts a host's own HTTP server already parsed (no parsing here):
+    /// for crier's router behind Beast, cpp-httplib or any other server. `target` is the path
+    /// and query as sent (`/api/realtime/history?since=...`); header names are matched
+    /// case-insensitively.
+    [[nodiscard]] CRIER_DECL static request from(
+        std::string_view method, std::string_view target,
+        const std::vector<std::pair<std::string_view, std::string_view>>& headers = {},
+        std::string body = {});
+
     [[nodiscard]] std::string_view method() const noexcept { return view(method_); }
     /// The request target as sent, e.g. `/api/realtime/events?channel=a`.
     [[nodiscard]] std::string_view target() const noexcept { return view(target_); }

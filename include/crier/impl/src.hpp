@@ -11,6 +11,7 @@
 #include <crier/adapters/detail/impl/stream_state.ipp>
 #include <crier/adapters/impl/blocking_stream.ipp>
 #include <crier/adapters/impl/http_server.ipp>
+#include <crier/adapters/impl/router.ipp>
 #include <crier/adapters/impl/stream_service.ipp>
 #include <crier/client/impl/backoff.ipp>
 #include <crier/client/impl/batch.ipp>

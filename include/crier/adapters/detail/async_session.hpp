@@ -85,21 +85,18 @@ public:
     }
 
     void on_force_close() override {
-        Net::post(executor_,
-                  [self = this->shared_from_this()] { self->end(errc::hub_stopped); });
+        Net::post(executor_, [self = this->shared_from_this()] { self->end(errc::hub_stopped); });
     }
 
     void drain_now() override {
-        Net::dispatch(executor_,
-                      [self = this->shared_from_this()] { self->do_drain(); });
+        Net::dispatch(executor_, [self = this->shared_from_this()] { self->do_drain(); });
     }
 
 private:
     static std::int64_t now_ns() { return clock::now().time_since_epoch().count(); }
 
     void post_member(void (async_session::*member)()) {
-        Net::post(executor_,
-                  [self = this->shared_from_this(), member] { ((*self).*member)(); });
+        Net::post(executor_, [self = this->shared_from_this(), member] { ((*self).*member)(); });
     }
 
     void open(stream_request&& request) {

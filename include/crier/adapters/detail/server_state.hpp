@@ -6,6 +6,7 @@
 
 #include <crier/adapters/detail/registry.hpp>
 #include <crier/adapters/detail/stream_state.hpp>
+#include <crier/adapters/route_result.hpp>
 #include <crier/adapters/server_options.hpp>
 #include <crier/config.hpp>
 #include <crier/core/hub.hpp>
@@ -22,24 +23,23 @@
 
 namespace crier::adapters::detail {
 
-/// What routing decided: a response, or a stream.
-struct route_result {
-    http::response response;
-    std::optional<stream_request> stream;
-};
-
 /// State every connection of one server shares. Thread-safe.
 class server_state {
 public:
-    CRIER_DECL server_state(crier::hub& hub, server_options options);
+    /// `streams`: the stream service's state when routing for a host's server; null makes one
+    /// of its own, swept by the embedded server's timer.
+    CRIER_DECL server_state(crier::hub& hub, server_options options,
+                            std::shared_ptr<stream_state> streams = nullptr);
 
     [[nodiscard]] const server_options& options() const noexcept { return options_; }
     [[nodiscard]] crier::hub& hub() noexcept { return hub_; }
     [[nodiscard]] registry& connections() noexcept { return connections_; }
 
     /// Routes one complete request (body read). Never throws: bad input becomes a JSON error
-    /// response, and an exception from a host hook a 500 (reported through on_error).
-    CRIER_DECL route_result route(const http::request& request);
+    /// response, and an exception from a host hook a 500 (reported through on_error). `given`:
+    /// the principal when the host authenticated the request itself (options().authenticate is
+    /// then not asked).
+    CRIER_DECL route_result route(const http::request& request, const principal* given = nullptr);
 
     /// Reports a contained failure through options().on_error, or to stderr. Never throws.
     CRIER_DECL void report_error(std::string_view what) const noexcept;
@@ -67,19 +67,19 @@ private:
         std::optional<http::response> error;
     };
 
-    auth_result authenticate(const http::request& request) const;
+    auth_result authenticate(const http::request& request, const principal* given) const;
     /// Authenticates and applies authorize_stats: the refusal, or nullopt when allowed.
-    std::optional<http::response> check_admin(const http::request& request,
+    std::optional<http::response> check_admin(const http::request& request, const principal* given,
                                               std::string_view what) const;
     std::optional<http::response> check_channel(const principal& who,
                                                 std::string_view channel) const;
-    route_result route_unguarded(const http::request& request);
-    route_result route_events(const http::request& request);
-    http::response route_history(const http::request& request);
-    http::response route_stats(const http::request& request);
-    http::response route_publish(const http::request& request);
-    http::response route_disconnect(const http::request& request);
-    http::response route_metrics(const http::request& request);
+    route_result route_unguarded(const http::request& request, const principal* given);
+    route_result route_events(const http::request& request, const principal* given);
+    http::response route_history(const http::request& request, const principal* given);
+    http::response route_stats(const http::request& request, const principal* given);
+    http::response route_publish(const http::request& request, const principal* given);
+    http::response route_disconnect(const http::request& request, const principal* given);
+    http::response route_metrics(const http::request& request, const principal* given);
     http::response route_health() const;
     http::response route_static(const http::request& request) const;
     /// Channels one stream or history request may name: the server's and the hub's limits.

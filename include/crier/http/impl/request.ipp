@@ -267,6 +267,30 @@ CRIER_DECL parse_result request_parser::parse(std::string_view buffer, request& 
     return parse_result::complete;
 }
 
+CRIER_DECL request request::from(
+    std::string_view method, std::string_view target,
+    const std::vector<std::pair<std::string_view, std::string_view>>& headers, std::string body) {
+    request r;
+    std::size_t size = method.size() + target.size() + 1;
+    for (const auto& [name, value] : headers) size += name.size() + value.size() + 1;
+    r.head_.reserve(size);
+    auto add = [&](std::string_view text) {
+        const span where{r.head_.size(), text.size()};
+        r.head_.append(text);
+        return where;
+    };
+    r.method_ = add(method);
+    r.target_ = add(target);
+    for (const auto& [name, value] : headers) {
+        const span n = add(name);
+        const span v = add(detail::trim(value));
+        r.headers_.push_back({n, v});
+    }
+    r.content_length_ = body.size();
+    r.body_ = std::move(body);
+    return r;
+}
+
 }  // namespace crier::http
 
 #endif

@@ -61,18 +61,19 @@ std::string_view content_type_for(std::string_view path) {
 
 }  // namespace
 
-CRIER_DECL server_state::server_state(crier::hub& hub, server_options options)
-    : hub_(hub),
-      options_(std::move(options)),
-      streams_(std::make_shared<stream_state>(
-          hub, stream_settings{.retry = options_.retry,
-                               .connected_event = options_.connected_event,
-                               .heartbeat = options_.heartbeat,
-                               .idle_timeout = options_.idle_timeout,
-                               .write_timeout = options_.write_timeout,
-                               .shutdown_retry_min = options_.shutdown_retry_min,
-                               .shutdown_retry_max = options_.shutdown_retry_max})) {
+CRIER_DECL server_state::server_state(crier::hub& hub, server_options options,
+                                      std::shared_ptr<stream_state> streams)
+    : hub_(hub), options_(std::move(options)), streams_(std::move(streams)) {
     if (!options_.prefix.empty() && options_.prefix.back() == '/') options_.prefix.pop_back();
+    if (streams_) return;  // a host's stream_service: its settings and timer
+    streams_ = std::make_shared<stream_state>(
+        hub, stream_settings{.retry = options_.retry,
+                             .connected_event = options_.connected_event,
+                             .heartbeat = options_.heartbeat,
+                             .idle_timeout = options_.idle_timeout,
+                             .write_timeout = options_.write_timeout,
+                             .shutdown_retry_min = options_.shutdown_retry_min,
+                             .shutdown_retry_max = options_.shutdown_retry_max});
     streams_->set_external_ticks();  // the server's own timer sweeps them
     streams_->on_error = [this](std::string_view what) { report_error(what); };
 }
@@ -120,11 +121,17 @@ CRIER_DECL void server_state::add_cors(http::response& r) const {
     }
 }
 
-CRIER_DECL server_state::auth_result server_state::authenticate(
-    const http::request& request) const {
-    if (!options_.authenticate) return {principal{}, std::nullopt};
-    // What the hook throws is handled by route(), like every other hook's.
-    std::optional<principal> who = options_.authenticate(request);
+CRIER_DECL server_state::auth_result server_state::authenticate(const http::request& request,
+                                                                const principal* given) const {
+    std::optional<principal> who;
+    if (given != nullptr) {
+        who = *given;  // the host authenticated the request itself
+    } else if (!options_.authenticate) {
+        return {principal{}, std::nullopt};
+    } else {
+        // What the hook throws is handled by route(), like every other hook's.
+        who = options_.authenticate(request);
+    }
     if (!who) {
         auto r = http::json_error(401, "unauthorized", "authentication required");
         r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -160,11 +167,11 @@ CRIER_DECL std::optional<http::response> server_state::check_channel(
     return std::nullopt;
 }
 
-CRIER_DECL route_result server_state::route(const http::request& request) {
+CRIER_DECL route_result server_state::route(const http::request& request, const principal* given) {
     requests_.fetch_add(1, std::memory_order_relaxed);
     // Host hooks run inside: whatever they throw ends this request only.
     try {
-        return route_unguarded(request);
+        return route_unguarded(request, given);
     } catch (const std::exception& e) {
         report_error(
             fmt::format("{} {}: host code threw: {}", request.method(), request.path(), e.what()));
@@ -190,7 +197,8 @@ CRIER_DECL void server_state::report_error(std::string_view what) const noexcept
     }
 }
 
-CRIER_DECL route_result server_state::route_unguarded(const http::request& request) {
+CRIER_DECL route_result server_state::route_unguarded(const http::request& request,
+                                                      const principal* given) {
     route_result result;
     const std::string_view method = request.method();
     const std::string_view path = request.path();
@@ -226,17 +234,17 @@ CRIER_DECL route_result server_state::route_unguarded(const http::request& reque
                                                fmt::format("{} takes {}", path, it->method));
             result.response.headers.emplace_back("Allow", std::string(it->method));
         } else if (name == "/events") {
-            result = route_events(request);
+            result = route_events(request, given);
         } else if (name == "/history") {
-            result.response = route_history(request);
+            result.response = route_history(request, given);
         } else if (name == "/stats") {
-            result.response = route_stats(request);
+            result.response = route_stats(request, given);
         } else if (name == "/publish") {
-            result.response = route_publish(request);
+            result.response = route_publish(request, given);
         } else if (name == "/disconnect") {
-            result.response = route_disconnect(request);
+            result.response = route_disconnect(request, given);
         } else if (name == "/metrics") {
-            result.response = route_metrics(request);
+            result.response = route_metrics(request, given);
         } else {
             result.response = route_health();
         }
@@ -251,9 +259,10 @@ CRIER_DECL route_result server_state::route_unguarded(const http::request& reque
     return result;
 }
 
-CRIER_DECL route_result server_state::route_events(const http::request& request) {
+CRIER_DECL route_result server_state::route_events(const http::request& request,
+                                                   const principal* given) {
     route_result result;
-    auto [who, error] = authenticate(request);
+    auto [who, error] = authenticate(request, given);
     if (error) {
         result.response = std::move(*error);
         return result;
@@ -296,8 +305,9 @@ CRIER_DECL route_result server_state::route_events(const http::request& request)
     return result;
 }
 
-CRIER_DECL http::response server_state::route_history(const http::request& request) {
-    auto [who, error] = authenticate(request);
+CRIER_DECL http::response server_state::route_history(const http::request& request,
+                                                      const principal* given) {
+    auto [who, error] = authenticate(request, given);
     if (error) return std::move(*error);
     std::vector<std::string> channels = request.query_params("channel");
     // Bounded like a stream's channels, before any per-channel work (each costs a hook call
@@ -358,8 +368,9 @@ CRIER_DECL http::response server_state::route_history(const http::request& reque
 }
 
 CRIER_DECL std::optional<http::response> server_state::check_admin(const http::request& request,
+                                                                   const principal* given,
                                                                    std::string_view what) const {
-    auto [who, error] = authenticate(request);
+    auto [who, error] = authenticate(request, given);
     if (error) return error;
     const bool allowed = options_.authorize_stats ? options_.authorize_stats(*who) : who->admin;
     if (!allowed) {
@@ -368,8 +379,9 @@ CRIER_DECL std::optional<http::response> server_state::check_admin(const http::r
     return std::nullopt;
 }
 
-CRIER_DECL http::response server_state::route_stats(const http::request& request) {
-    if (auto refused = check_admin(request, "stats")) return std::move(*refused);
+CRIER_DECL http::response server_state::route_stats(const http::request& request,
+                                                    const principal* given) {
+    if (auto refused = check_admin(request, given, "stats")) return std::move(*refused);
     std::string body = hub_.stats().to_json();
     if (!body.empty() && body.back() == '}') {
         body.pop_back();
@@ -381,8 +393,9 @@ CRIER_DECL http::response server_state::route_stats(const http::request& request
     return json_ok(std::move(body));
 }
 
-CRIER_DECL http::response server_state::route_publish(const http::request& request) {
-    auto [who, error] = authenticate(request);
+CRIER_DECL http::response server_state::route_publish(const http::request& request,
+                                                      const principal* given) {
+    auto [who, error] = authenticate(request, given);
     if (error) return std::move(*error);
     if (const auto type = request.header("content-type");
         type && !type->starts_with("application/json")) {
@@ -474,8 +487,9 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
     return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", id, r.duplicate, r.held));
 }
 
-CRIER_DECL http::response server_state::route_disconnect(const http::request& request) {
-    if (auto refused = check_admin(request, "disconnect")) return std::move(*refused);
+CRIER_DECL http::response server_state::route_disconnect(const http::request& request,
+                                                         const principal* given) {
+    if (auto refused = check_admin(request, given, "disconnect")) return std::move(*refused);
     if (const auto type = request.header("content-type");
         type && !type->starts_with("application/json")) {
         return http::json_error(415, "unsupported_media_type", "send application/json");
@@ -511,8 +525,9 @@ CRIER_DECL http::response server_state::route_disconnect(const http::request& re
     return json_ok(fmt::format(R"({{"closed":{}}})", closed));
 }
 
-CRIER_DECL http::response server_state::route_metrics(const http::request& request) {
-    if (auto refused = check_admin(request, "metrics")) return std::move(*refused);
+CRIER_DECL http::response server_state::route_metrics(const http::request& request,
+                                                      const principal* given) {
+    if (auto refused = check_admin(request, given, "metrics")) return std::move(*refused);
     const hub_stats s = hub_.stats();
     std::string body;
     auto metric = [&](std::string_view name, std::string_view type, std::string_view help,
