@@ -53,19 +53,6 @@ struct asio_net {
     }
 };
 
-/// The socket under any stack of layers: SSL streams (`next_layer()`), Beast's tcp_stream
-/// (`socket()`), or a socket itself.
-template <class Stream>
-auto& lowest_socket(Stream& s) {
-    if constexpr (requires { s.next_layer(); }) {
-        return lowest_socket(s.next_layer());
-    } else if constexpr (requires { s.socket(); }) {
-        return s.socket();
-    } else {
-        return s;
-    }
-}
-
 }  // namespace crier::adapters::detail
 
 #endif

@@ -33,6 +33,19 @@
 
 namespace crier::adapters::detail {
 
+/// The socket under any stack of layers: SSL streams (`next_layer()`), Beast's tcp_stream
+/// (`socket()`), or a socket itself.
+template <class Stream>
+auto& lowest_socket(Stream& s) {
+    if constexpr (requires { s.next_layer(); }) {
+        return lowest_socket(s.next_layer());
+    } else if constexpr (requires { s.socket(); }) {
+        return s.socket();
+    } else {
+        return s;
+    }
+}
+
 /// One stream over `Stream&` (which the caller keeps alive until `Handler` runs). Every member
 /// is touched only from the stream's executor, which must serialise its handlers (a strand, or
 /// an io_context run by one thread), except the atomics, which the shared timers read.
