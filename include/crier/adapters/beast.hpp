@@ -14,6 +14,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/write.hpp>
@@ -44,6 +45,7 @@ struct boost_net {
     using shutdown_type = boost::asio::socket_base::shutdown_type;
     static constexpr shutdown_type shutdown_send = boost::asio::socket_base::shutdown_send;
     static constexpr shutdown_type shutdown_both = boost::asio::socket_base::shutdown_both;
+    static constexpr auto timed_out = boost::asio::error::timed_out;
 
     template <class Executor, class F>
     static void post(const Executor& ex, F&& f) {

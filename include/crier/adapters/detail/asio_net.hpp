@@ -8,6 +8,7 @@
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
@@ -25,6 +26,7 @@ struct asio_net {
     using shutdown_type = asio::socket_base::shutdown_type;
     static constexpr shutdown_type shutdown_send = asio::socket_base::shutdown_send;
     static constexpr shutdown_type shutdown_both = asio::socket_base::shutdown_both;
+    static constexpr auto timed_out = asio::error::timed_out;
 
     template <class Executor, class F>
     static void post(const Executor& ex, F&& f) {

@@ -180,6 +180,15 @@ private:
 #endif
     }
 
+    // Why a read or write on the stream failed. ETIMEDOUT is the kernel's side of the write
+    // deadline (TCP_USER_TIMEOUT: the peer acknowledged nothing for that long), which can
+    // beat the shared timers to it; anything else means the peer went away.
+    template <class ErrorCode>
+    static std::error_code failure_reason(const ErrorCode& ec) {
+        return ec == Net::timed_out ? make_error_code(errc::write_timeout)
+                                    : make_error_code(errc::peer_closed);
+    }
+
     // The client never sends on an SSE stream, so a read completes only when it goes away.
     void do_watch_peer() {
         reading_ = true;
@@ -187,7 +196,7 @@ private:
                                 [self = this->shared_from_this()](const auto& ec, std::size_t) {
                                     self->reading_ = false;
                                     if (self->ended_) return self->maybe_complete();
-                                    if (ec) return self->end(errc::peer_closed);
+                                    if (ec) return self->end(failure_reason(ec));
                                     self->do_watch_peer();
                                 });
     }
@@ -224,14 +233,14 @@ private:
                 return 65536;
             },
             [self = this->shared_from_this()](const auto& ec, std::size_t) {
-                self->on_written(static_cast<bool>(ec));
+                self->on_written(ec ? failure_reason(ec) : std::error_code{});
             });
     }
 
-    void on_written(bool failed) {
+    void on_written(std::error_code failure) {
         writing_ = false;
         if (ended_) return maybe_complete();
-        if (failed) return end(errc::peer_closed);
+        if (failure) return end(failure);
         clear_deadline();
         state_->count_delivered(batch_.size());
         batch_.clear();  // release the frames now, not at the next write
