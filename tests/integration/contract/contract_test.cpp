@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "asio_host/asio_host.hpp"
+#include "contract/blocking_host.hpp"
 #include "contract/contract_suite.hpp"
 
 namespace crier::test {
@@ -110,18 +111,19 @@ private:
 };
 
 template <class T>
-transport_kind kind(std::string name) {
+transport_kind kind(std::string name, bool blocking = false) {
     return {std::move(name),
             [](const contract_config& c) -> std::unique_ptr<transport> {
                 return std::make_unique<T>(c);
             },
-            false};
+            blocking};
 }
 
 INSTANTIATE_TEST_SUITE_P(asio, stream_contract,
                          ::testing::Values(kind<embedded>("embedded"),
                                            kind<embedded_on_host_io>("embedded_on_host_io"),
-                                           kind<asio_host_transport>("asio_host")),
+                                           kind<asio_host_transport>("asio_host"),
+                                           kind<blocking_host>("blocking_host", true)),
                          [](const ::testing::TestParamInfo<transport_kind>& p) {
                              return p.param.name;
                          });
