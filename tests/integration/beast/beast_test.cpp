@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "beast/beast_kind.hpp"
 #include "beast_host/beast_host.hpp"
-#include "contract/transport.hpp"
 #include "support/raw_client.hpp"
 
 #if defined(CRIER_TEST_BEAST_SSL)
@@ -107,6 +107,16 @@ private:
     crier_example::beast_host host_;
     std::thread thread_;
 };
+
+}  // namespace
+
+crier::test::transport_kind crier::test::beast_kind() {
+    return {"beast", [](const contract_config& c) -> std::unique_ptr<transport> {
+                return std::make_unique<beast_transport>(c);
+            }};
+}
+
+namespace {
 
 const std::string events = "/api/realtime/events";
 const std::string bearer_u1 = "Authorization: Bearer u1";
