@@ -107,50 +107,57 @@ private:
         }
 
         void on_read(boost::beast::error_code ec) {
-            namespace http = boost::beast::http;
-            if (ec == http::error::body_limit) {
-                return write(crier::http::json_error(413, "payload_too_large", "body too large"),
+            if (ec == boost::beast::http::error::body_limit) {
+                return reply(crier::http::json_error(413, "payload_too_large", "body too large"),
                              11, false);
             }
             if (ec) return close();  // end of stream, timeout, malformed request
             handle(parser_->release());
         }
 
-        void handle(request_type req) {
+        void handle(const request_type& req) {
+            namespace cb = crier::adapters::beast;
             const std::string_view target(req.target().data(), req.target().size());
             const auto path = target.substr(0, target.find('?'));
-            if (path == "/hello") {
+            if (path == "/hello") {  // the host's own route
                 crier::http::response hello{.content_type = "text/plain", .body = "hello"};
-                return write(hello, req.version(), req.keep_alive());
+                return reply(hello, req.version(), req.keep_alive());
             }
-            if (!host_->router.matches(path)) {
-                return write(crier::http::json_error(404, "not_found", "no such route"),
-                             req.version(), req.keep_alive());
+            auto& router = host_->router;
+            if (router.matches(path)) {
+                const auto who = host_->authenticate(req);
+                if (!who) {
+                    return reply(crier::http::json_error(401, "unauthorized", "who are you?"),
+                                 req.version(), req.keep_alive());
+                }
+                auto routed = router.route(cb::to_request(req), *who);
+                if (!routed.stream) {  // history, publish, errors
+                    res_ = cb::to_response(routed.response, req.version(), req.keep_alive());
+                    return do_write();
+                }
+                stream_.expires_never();  // crier's write deadline governs the stream from here
+                return cb::async_stream(stream_, host_->streams, std::move(*routed.stream),
+                                        [self = shared_from_this()](std::error_code why) {
+                                            if (self->host_->on_stream_end) {
+                                                self->host_->on_stream_end(why);
+                                            }
+                                        });
             }
-            const auto who = host_->authenticate(req);
-            if (!who) {
-                return write(crier::http::json_error(401, "unauthorized", "who are you?"),
-                             req.version(), req.keep_alive());
-            }
-            auto result = host_->router.route(crier::adapters::beast::to_request(req), *who);
-            if (!result.stream) {
-                return write(result.response, req.version(), req.keep_alive());
-            }
-            stream_.expires_never();  // crier's write deadline governs the stream
-            crier::adapters::beast::async_stream(stream_, host_->streams, std::move(*result.stream),
-                                                 [self = shared_from_this()](std::error_code why) {
-                                                     if (self->host_->on_stream_end)
-                                                         self->host_->on_stream_end(why);
-                                                 });
+            reply(crier::http::json_error(404, "not_found", "no such route"), req.version(),
+                  req.keep_alive());
         }
 
-        void write(const crier::http::response& r, unsigned version, bool keep_alive) {
-            response_ = crier::adapters::beast::to_response(r, version, keep_alive);
+        void reply(const crier::http::response& r, unsigned version, bool keep_alive) {
+            res_ = crier::adapters::beast::to_response(r, version, keep_alive);
+            do_write();
+        }
+
+        void do_write() {
             stream_.expires_after(io_timeout);
             boost::beast::http::async_write(
-                stream_, response_,
+                stream_, res_,
                 [self = shared_from_this()](boost::beast::error_code ec, std::size_t) {
-                    if (ec || !self->response_.keep_alive()) return self->close();
+                    if (ec || !self->res_.keep_alive()) return self->close();
                     self->do_read();
                 });
         }
@@ -165,7 +172,7 @@ private:
         std::shared_ptr<shared> host_;
         boost::beast::flat_buffer buffer_;
         std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-        boost::beast::http::response<boost::beast::http::string_body> response_;
+        boost::beast::http::response<boost::beast::http::string_body> res_;
     };
 
     void do_accept() {
