@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
         "  {}/hello\n"
         "  curl -N '{}/api/realtime/events?user=ann&channel=news'\n"
         "  curl '{}/api/realtime/history?channel=news'\n"
-        "  curl -d '{{\"channel\":\"news\",\"type\":\"news:posted\",\"data\":{{\"n\":1}}}}' "
+        "  curl -H 'Content-Type: application/json' -d "
+        "'{{\"channel\":\"news\",\"type\":\"news:posted\",\"data\":{{\"n\":1}}}}' "
         "'{}/api/realtime/publish'\n",
         base, base, base, base, base);
     std::fflush(stdout);
