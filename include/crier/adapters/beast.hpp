@@ -116,8 +116,8 @@ auto async_stream(Stream& stream, stream_service& service, stream_request reques
 }
 
 /// crier's view of a Beast request (method, target, headers, body), for router::route. The body
-/// must be text-like (`string_body`, `empty_body`, `dynamic_body`, ...). The peer's address is
-/// the host's to add (`set_remote_address`), if its hooks want it.
+/// must be text-like: `string_body`, `empty_body`, `dynamic_body`, `vector_body<char>`. The peer's
+/// address is the host's to add (`set_remote_address`), if its hooks want it.
 template <class Body, class Fields>
 [[nodiscard]] crier::http::request to_request(
     const boost::beast::http::request<Body, Fields>& message) {
@@ -131,9 +131,14 @@ template <class Body, class Fields>
     const auto& value = message.body();
     using value_type = std::remove_cvref_t<decltype(value)>;
     if constexpr (std::is_convertible_v<const value_type&, std::string_view>) {
-        body = std::string(std::string_view(value));
-    } else if constexpr (requires { value.data(); }) {
+        body = std::string(std::string_view(value));  // string_body
+    } else if constexpr (requires {
+                             requires boost::asio::is_const_buffer_sequence<
+                                 decltype(value.data())>::value;
+                         }) {
         body = boost::beast::buffers_to_string(value.data());  // dynamic_body
+    } else if constexpr (requires { std::string(value.data(), value.size()); }) {
+        body = std::string(value.data(), value.size());  // vector_body<char>
     } else {
         static_assert(std::is_empty_v<value_type>, "crier needs a text-like request body");
     }

@@ -245,6 +245,12 @@ TEST(beast_adapter, to_request_carries_method_target_headers_and_body) {
 
     http::request<http::empty_body> get(http::verb::get, "/e", 11);
     EXPECT_EQ(crier::adapters::beast::to_request(get).body(), "");
+    http::request<http::dynamic_body> dynamic(http::verb::post, "/d", 11);
+    boost::beast::ostream(dynamic.body()) << "dynamic";
+    EXPECT_EQ(crier::adapters::beast::to_request(dynamic).body(), "dynamic");
+    http::request<http::vector_body<char>> vector(http::verb::post, "/v", 11);
+    vector.body() = {'v', 'e', 'c'};
+    EXPECT_EQ(crier::adapters::beast::to_request(vector).body(), "vec");
 }
 
 TEST(beast_adapter, to_response_keeps_status_headers_body_and_connection) {
