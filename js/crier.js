@@ -383,8 +383,8 @@ export class OptimisticStore {
     const row = { ...serverItem };
     delete row[this.clientKey];
     delete row.pending;
-    const temp = this._index(tempId);
     const real = this._index(row[this.key]);
+    const temp = this.isTemporary(tempId) ? this._index(tempId) : -1;
     let items = this._items;
     if (temp >= 0 && real >= 0) {
       // The event and the response both arrived: keep one row, where the temporary one was.
@@ -443,13 +443,15 @@ export class OptimisticStore {
   async refetch(load) {
     const log = [];
     this._log = log;
+    let items;
     try {
-      const items = await load();
-      this.set(items);
-      for (const [action, data] of log) this.apply(action, data);
+      items = await load();
     } finally {
+      // A later refetch may have started meanwhile: its log is its own.
       if (this._log === log) this._log = null;
     }
+    this.set(items);
+    for (const [action, data] of log) this.apply(action, data);
   }
 
   /**
