@@ -8,6 +8,10 @@ import * as h from "./harness.mjs";
 
 // Read from node_modules directly: the packages' export maps do not list their UMD files.
 const umd = (pkg, file) => readFileSync(new URL(`node_modules/${pkg}/umd/${file}`, import.meta.url), "utf8");
+// js/README.md's React example, run as written.
+const readme = readFileSync(new URL("../../js/README.md", import.meta.url), "utf8");
+const readmeExample = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+  .find((code) => code.includes("useOptimisticUpdate"));
 
 // `import ... from "react"` in js/react.js resolves, through the import map, to these shims
 // over the UMD globals.
@@ -18,16 +22,19 @@ const files = {
 export const { createContext, createElement, useCallback, useContext, useEffect, useMemo, useRef,
   useState, useSyncExternalStore } = R;`,
   "/vendor/react-dom-shim.js": "export const { createRoot } = window.ReactDOM;",
+  "/readme-example.js": readmeExample,
   "/hooks.html": `<!doctype html><meta charset="utf-8"><title>hooks</title>
 <script src="/vendor/react.js"></script><script src="/vendor/react-dom.js"></script>
 <script type="importmap">{"imports":{"react":"/vendor/react-shim.js","react-dom/client":"/vendor/react-dom-shim.js"}}</script>
-<div id="root"></div>
+<div id="root"></div><div id="readme"></div>
 <script type="module">
 import { createElement as h, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { useRealtime, useRealtimeModule, useOptimisticUpdate } from "/js/react.js";
+import { Horses as ReadmeHorses } from "/readme-example.js";
 
-const options = { channels: ["horses"], params: { user: "hooks" } };
+// The README example's options: the hooks of both components share one client.
+const options = { channels: ["horses"] };
 const api = (method, path, body) => fetch(path, { method, body: body && JSON.stringify(body) })
   .then(async (r) => { const j = await r.json(); if (!r.ok) throw new Error(j.error.message); return j; });
 
@@ -47,6 +54,7 @@ function Horses() {
     h("ol", { id: "log" }, log.map((line, i) => h("li", { key: i }, line))));
 }
 createRoot(document.getElementById("root")).render(h(Horses));
+createRoot(document.getElementById("readme")).render(h(ReadmeHorses));
 </script>`,
 };
 
@@ -94,7 +102,17 @@ test("useRealtime, useRealtimeModule and useOptimisticUpdate with React 18",
     await page.waitForSelector("#list li.pending", { timeout: 300 });
     await page.waitForFunction(() => window.lastError === "A horse needs a name.", null, { timeout: 3000 });
     assert.deepEqual(await list(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
-    // One stream for the three hooks (they share one client).
+    // The README's example, as written: it shows the same list, adds and removes.
+    const readmeList = () => page.$$eval("#readme li", (lis) => lis.map((li) => li.firstChild.textContent));
+    assert.deepEqual(await readmeList(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
+    await page.click("#readme > section > button");
+    await page.waitForFunction(() => document.querySelectorAll("#readme li").length === 5, null, { timeout: 3000 });
+    await page.click("#readme li:first-child button");
+    await waitList(["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
+    assert.deepEqual(await readmeList(), ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
+    assert.deepEqual((await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name),
+                     ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
+    // One stream for every hook of both components (they share one client).
     assert.equal((await h.stats(demo.base)).connectedClients, 1);
     await h.screenshot(page, "react-hooks");
   } finally {
