@@ -624,12 +624,13 @@ export class RealtimeClient {
     if (this.options.pauseWhenHidden && doc && !this._onVisibility) {
       this._onVisibility = () => {
         if (!this._running) return;
-        if (doc.visibilityState === "hidden") this._pause();
+        if (doc.visibilityState === "hidden") this._standDown();
         else this._resume();
       };
       doc.addEventListener("visibilitychange", this._onVisibility);
     }
     if (this.options.pauseWhenHidden && doc?.visibilityState === "hidden") {
+      this._join();
       this._setStatus("closed", { reason: "hidden" });
     } else {
       this._resume();
@@ -644,7 +645,13 @@ export class RealtimeClient {
       this.options.document.removeEventListener("visibilitychange", this._onVisibility);
       this._onVisibility = null;
     }
-    this._pause();
+    this._clearTimers();
+    this._abdicate();
+    this._closeTransport();
+    if (this._bc) {
+      this._bc.close();
+      this._bc = null;
+    }
     this._setStatus("closed", { reason: "stopped" });
   }
 
@@ -729,29 +736,35 @@ export class RealtimeClient {
     );
   }
 
+  /** Listens to the tab that holds the connection (when sharing). */
+  _join() {
+    const { share, BroadcastChannel: BC } = this.options;
+    if (!share || !BC || this._bc) return;
+    this._bc = new BC(this._shareKey());
+    this._bc.onmessage = (m) => this._onShared(m.data);
+    this._post({ kind: "hello" });
+    this._post({ kind: "types", types: [...this._dispatcher.exactTypes()] });
+  }
+
+  /** Connects, or campaigns to hold the connection for every tab. */
   _resume() {
     if (!this._running || this._stopped) return;
-    const { share, BroadcastChannel: BC } = this.options;
-    if (!share || !BC) return this._lead();
-    if (!this._bc) {
-      this._bc = new BC(this._shareKey());
-      this._bc.onmessage = (m) => this._onShared(m.data);
-      this._post({ kind: "hello" });
-      this._post({ kind: "types", types: [...this._dispatcher.exactTypes()] });
-    }
+    this._join();
+    if (!this._bc) return this._lead();
     if (this.status === "closed") this._setStatus("connecting");
     this._campaign();
   }
 
-  _pause() {
+  /**
+   * The page was hidden: give the connection up (another visible tab takes it over, or the
+   * next to show resumes from the last id), but keep hearing the relayed events, so this tab
+   * stays current while a leader exists.
+   */
+  _standDown() {
     this._clearTimers();
-    this._closeTransport();
+    if (this.isLeader || !this._bc) this._setStatus("closed", { reason: "hidden" });
     this._abdicate();
-    if (this._bc) {
-      this._bc.close();
-      this._bc = null;
-    }
-    if (this._running) this._setStatus("closed", { reason: "hidden" });
+    this._closeTransport();
   }
 
   /** Waits for leadership: a Web Lock where there is one, else a localStorage lease. */

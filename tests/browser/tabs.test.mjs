@@ -73,6 +73,19 @@ test("three tabs share one stream and hand it over when its tab closes",
     assert.deepEqual((await leaders(rest)).filter(Boolean).length, 1);
     await until(async () => (await streams()) === 1 || await streams(), "one stream after handover");
     for (const t of rest) assert.equal(await t.evaluate(() => window.crierDemo.client.status), "open");
+
+    // The leader tab is hidden (the app pauses then): the visible tab takes the stream over,
+    // and the hidden one still hears every event through it.
+    const [hidden, visible] = (await leaders(rest))[0] ? rest : [...rest].reverse();
+    await hidden.evaluate(() => {
+      Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+      document.dispatchEvent(new Event("visibilitychange"));
+    });
+    await until(async () => (await leaders([hidden, visible])).join() === "false,true" || await leaders([hidden, visible]),
+                "the visible tab leads");
+    await h.api(demo.base, "POST", "/api/horses", { name: "Tab test 10" });
+    await until(() => everyTabSawOnce(rest, 10), "hidden and visible tabs see the tenth once");
+    await until(async () => (await streams()) === 1 || await streams(), "still one stream");
     await context.close();
   } finally {
     await browser.close();
