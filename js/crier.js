@@ -659,11 +659,13 @@ export class RealtimeClient {
 
   /** One raw event from the stream, a poll or the leader tab. */
   _receive(raw) {
+    if (this.isLeader) this._post({ kind: "event", event: raw });
     if (raw.type === "connected") {
+      // Its id is the stream's position (the resumed id, or the newest one on a fresh
+      // stream): every tab learns where a new leader must resume.
       if (raw.id) this.lastEventId = raw.id;
       return;
     }
-    if (this.isLeader) this._post({ kind: "event", event: raw });
     if (raw.type === "resync") {
       const info = parseData(raw.data) || {};
       if (info.id) this.lastEventId = info.id;
@@ -788,7 +790,7 @@ export class RealtimeClient {
     if (!storage) return this._lead(); // nothing to share with
     const leaseKey = `${key}:lease`;
     const tick = () => {
-      if (!this._running || !this._bc) return;
+      if (!this._running || !this._bc || this._stopped) return;
       const now = Date.now();
       let lease = null;
       try {
