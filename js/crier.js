@@ -530,6 +530,7 @@ export function mayLead(lease, me, now) {
 
 /** Why a client stopped for good: the server's answer, as the app is told. */
 const STOP_REASONS = { 204: "closed_by_server", 401: "unauthorized", 403: "forbidden" };
+const STOPPED = new Set(Object.values(STOP_REASONS));
 
 /** Actions listened for on each channel's module under EventSource (see `actions`). */
 const DEFAULT_ACTIONS = ["created", "updated", "deleted", "completed"];
@@ -844,6 +845,8 @@ export class RealtimeClient {
     if (!this._running || this.isLeader) return;
     this.isLeader = true;
     this._emit("leader", true);
+    // The other tabs tell the new leader which event types they listen for.
+    this._post({ kind: "leader" });
     this._failures = 0;
     this._connect();
   }
@@ -864,13 +867,15 @@ export class RealtimeClient {
     } else if (m.kind === "types" && this.isLeader) {
       for (const t of m.types) this._listenFor(t);
     } else if (!this.isLeader) {
-      if (m.kind === "event") {
+      if (m.kind === "leader") {
+        this._post({ kind: "types", types: [...this._dispatcher.exactTypes()] });
+      } else if (m.kind === "event") {
         this._receive(m.event);
       } else if (m.kind === "status") {
         // A tab that joins late resumes, should it lead, from the leader's position.
         if (m.lastEventId && !this.lastEventId) this.lastEventId = m.lastEventId;
         this._setStatus(m.status, m.detail);
-        if (m.detail?.reason in REVERSE_STOP) this._stopped = true;
+        if (STOPPED.has(m.detail?.reason)) this._stopped = true;
       }
     }
   }
@@ -1118,7 +1123,6 @@ export class RealtimeClient {
   }
 }
 
-const REVERSE_STOP = Object.fromEntries(Object.values(STOP_REASONS).map((r) => [r, true]));
 
 function safeLocalStorage() {
   try {

@@ -130,3 +130,30 @@ test("without EventSource the page polls history and gets the same events",
     await h.stopDemo(demo);
   }
 });
+
+test("a refused stream (403) stops the client for good and says why",
+     { skip: h.skip, timeout: 20000 }, async () => {
+  const demo = await h.startDemo();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${demo.base}/`);
+    let streamRequests = 0;
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/api/realtime/events" && r.url().includes("user%3Aother")) streamRequests++;
+    });
+    // `user:{someone else}` is never granted: 403.
+    const detail = await page.evaluate(async () => {
+      const { createRealtime } = await import("/js/crier.js");
+      const client = createRealtime({ channels: ["user:other"], share: false });
+      return new Promise((resolve) => client.on("stopped", (d) => resolve({ ...d, status: client.status })));
+    });
+    assert.deepEqual(detail, { reason: "forbidden", httpStatus: 403, status: "closed" });
+    const asked = streamRequests;
+    assert.ok(asked >= 1);
+    await page.waitForTimeout(1500);
+    assert.equal(streamRequests, asked, "no reconnect after 403");
+    await page.context().close();
+  } finally {
+    await h.stopDemo(demo);
+  }
+});
