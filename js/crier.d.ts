@@ -39,7 +39,10 @@ export interface Parser {
   readonly lastEventId: string | null;
 }
 /** Incremental `text/event-stream` parser (WHATWG); any chunking gives the same events. */
-export declare function createParser(onEvent: (event: RawEvent) => void, onRetry?: (ms: number) => void): Parser;
+export declare function createParser(
+  onEvent: (event: RawEvent) => void,
+  onRetry?: (ms: number) => void,
+): Parser;
 
 /** Event ids in bounded memory (oldest forgotten first). */
 export declare class EventIdSet {
@@ -98,9 +101,16 @@ export declare class OptimisticStore<T extends Row = Row> {
   remove<R>(id: unknown, request: () => Promise<R>): Promise<R>;
 }
 
-export declare function buildUrl(base: string, params: Record<string, string | number | Array<string | number> | null | undefined>): string;
+export declare function buildUrl(
+  base: string,
+  params: Record<string, string | number | Array<string | number> | null | undefined>,
+): string;
 /** The localStorage lease of the Web Locks fallback. */
-export declare function mayLead(lease: { tab: string; expires: number } | null, me: string, now: number): boolean;
+export declare function mayLead(
+  lease: { tab: string; expires: number } | null,
+  me: string,
+  now: number,
+): boolean;
 
 export interface RealtimeOptions {
   /** Route prefix. Default `/api/realtime`. */

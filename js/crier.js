@@ -697,7 +697,8 @@ export class RealtimeClient {
     if (status === this.status && JSON.stringify(detail) === JSON.stringify(this.statusDetail)) {
       return;
     }
-    if (this.isLeader) this._post({ kind: "status", status, detail, lastEventId: this.lastEventId });
+    if (this.isLeader)
+      this._post({ kind: "status", status, detail, lastEventId: this.lastEventId });
     this.status = status;
     this.statusDetail = detail;
     this._emit("status", status, detail);
@@ -863,7 +864,12 @@ export class RealtimeClient {
   _onShared(m) {
     if (!m || m.from === this._tab) return;
     if (m.kind === "hello" && this.isLeader) {
-      this._post({ kind: "status", status: this.status, detail: this.statusDetail, lastEventId: this.lastEventId });
+      this._post({
+        kind: "status",
+        status: this.status,
+        detail: this.statusDetail,
+        lastEventId: this.lastEventId,
+      });
     } else if (m.kind === "types" && this.isLeader) {
       for (const t of m.types) this._listenFor(t);
     } else if (!this.isLeader) {
@@ -956,7 +962,10 @@ export class RealtimeClient {
 
   _wantedTypes() {
     const types = new Set([...RESERVED_TYPES, ...this.options.types]);
-    const modules = new Set([...this.options.channels.filter((c) => !c.includes("*")), ...this._dispatcher.modules()]);
+    const modules = new Set([
+      ...this.options.channels.filter((c) => !c.includes("*")),
+      ...this._dispatcher.modules(),
+    ]);
     for (const m of modules) for (const a of this.options.actions) types.add(`${m}:${a}`);
     for (const t of this._dispatcher.exactTypes()) types.add(t);
     return types;
@@ -986,7 +995,9 @@ export class RealtimeClient {
     this._es = es;
     this._esTypes = new Set();
     for (const t of this._wantedTypes()) this._listenFor(t);
-    es.addEventListener("message", (m) => this._receive({ id: m.lastEventId || null, type: "message", data: m.data }));
+    es.addEventListener("message", (m) =>
+      this._receive({ id: m.lastEventId || null, type: "message", data: m.data }),
+    );
     es.onopen = () => {
       this._failures = 0;
       this._setStatus("open");
@@ -1004,7 +1015,8 @@ export class RealtimeClient {
       // URL once more to learn the status (EventSource does not tell).
       this._closeTransport();
       this._probe().then((status) => {
-        if (!this._running || !this.isLeader || this.transport !== "eventsource" || this._es) return;
+        if (!this._running || !this.isLeader || this.transport !== "eventsource" || this._es)
+          return;
         if (status in STOP_REASONS) this._stopFor(status);
         else this._failed(true);
       });
@@ -1099,17 +1111,25 @@ export class RealtimeClient {
         // A stream without Last-Event-ID starts at "now"; so does polling.
         this.lastEventId = page.id;
       } else if (!page.complete) {
-        this._receive({ id: null, type: "resync", data: JSON.stringify({ reason: "history_incomplete", id: page.id }) });
+        this._receive({
+          id: null,
+          type: "resync",
+          data: JSON.stringify({ reason: "history_incomplete", id: page.id }),
+        });
         this.lastEventId = page.id;
       } else {
         for (const e of page.events) this._receive({ id: e.id, type: e.type, data: e.data });
         more = page.more;
-        this.lastEventId = more && page.events.length > 0 ? page.events[page.events.length - 1].id : page.id;
+        this.lastEventId =
+          more && page.events.length > 0 ? page.events[page.events.length - 1].id : page.id;
       }
-      timer = setTimeout(() => {
-        timer = null;
-        step(false);
-      }, more ? 0 : this.options.pollInterval);
+      timer = setTimeout(
+        () => {
+          timer = null;
+          step(false);
+        },
+        more ? 0 : this.options.pollInterval,
+      );
     };
     const step = (initial) => {
       once(initial).catch((error) => {
@@ -1122,7 +1142,6 @@ export class RealtimeClient {
     step(first);
   }
 }
-
 
 function safeLocalStorage() {
   try {

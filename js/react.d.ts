@@ -2,7 +2,15 @@
 // Types of react.js (hand-written).
 import type { ReactNode } from "react";
 import type {
-  Handler, ModuleHandler, OptimisticStore, PendingOp, RawEvent, RealtimeClient, RealtimeOptions, Row, Status,
+  Handler,
+  ModuleHandler,
+  OptimisticStore,
+  PendingOp,
+  RawEvent,
+  RealtimeClient,
+  RealtimeOptions,
+  Row,
+  Status,
   Unsubscribe,
 } from "./crier.js";
 
@@ -13,7 +21,11 @@ export interface HookOptions extends RealtimeOptions {
   maxReconnectAttempts?: number;
 }
 
-export declare function RealtimeProvider(props: { client?: RealtimeClient; options?: RealtimeOptions; children?: ReactNode }): ReactNode;
+export declare function RealtimeProvider(props: {
+  client?: RealtimeClient;
+  options?: RealtimeOptions;
+  children?: ReactNode;
+}): ReactNode;
 export declare function useRealtimeClient(options?: HookOptions): RealtimeClient;
 export declare function useRealtime(options?: HookOptions): {
   status: Status;
@@ -22,8 +34,16 @@ export declare function useRealtime(options?: HookOptions): {
   subscribe<T = any>(pattern: string, handler: Handler<T>): Unsubscribe;
   client: RealtimeClient;
 };
-export declare function useRealtimeModule<T = any>(module: string, handler: ModuleHandler<T>, options?: HookOptions): void;
-export declare function useOptimisticUpdate<T extends Row = Row>(initial: T[], module: string, options?: HookOptions): {
+export declare function useRealtimeModule<T = any>(
+  module: string,
+  handler: ModuleHandler<T>,
+  options?: HookOptions,
+): void;
+export declare function useOptimisticUpdate<T extends Row = Row>(
+  initial: T[],
+  module: string,
+  options?: HookOptions,
+): {
   data: T[];
   store: OptimisticStore<T>;
   optimisticAdd(item: Partial<T>): PendingOp & { id: string; item: T };

@@ -44,11 +44,18 @@ test("fetch reader: header auth, retry, Last-Event-ID, batch, dedup, then 204 st
   const srv = await serve((req, res, n) => {
     if (req.headers.authorization !== "Bearer t") return res.writeHead(401).end();
     if (n === 0) {
-      return sse(res, 'retry: 300\nevent: connected\ndata: {"id":"e-0"}\n\n' +
-        'id: e-1\nevent: horses:created\ndata: {"id":1}\n\n' +
-        `id: e-3\nevent: batch\ndata: ${batch}\n\n`);
+      return sse(
+        res,
+        'retry: 300\nevent: connected\ndata: {"id":"e-0"}\n\n' +
+          'id: e-1\nevent: horses:created\ndata: {"id":1}\n\n' +
+          `id: e-3\nevent: batch\ndata: ${batch}\n\n`,
+      );
     }
-    if (n === 1) return sse(res, 'id: e-3\nevent: horses:deleted\ndata: {"id":1}\n\nid: e-4\nevent: tasks:completed\ndata: {"id":2}\n\n');
+    if (n === 1)
+      return sse(
+        res,
+        'id: e-3\nevent: horses:deleted\ndata: {"id":1}\n\nid: e-4\nevent: tasks:completed\ndata: {"id":2}\n\n',
+      );
     res.writeHead(204).end();
   });
   const client = new RealtimeClient({
@@ -60,7 +67,9 @@ test("fetch reader: header auth, retry, Last-Event-ID, batch, dedup, then 204 st
   const got = [];
   const statuses = [];
   let stopped = null;
-  client.subscribeModule("horses", (action, data, e) => got.push(`${e.id} horses ${action} ${data.id}`));
+  client.subscribeModule("horses", (action, data, e) =>
+    got.push(`${e.id} horses ${action} ${data.id}`),
+  );
   client.subscribe("tasks:completed", (data, e) => got.push(`${e.id} ${e.type}`));
   client.on("status", (s) => statuses.push(s));
   client.on("stopped", (d) => (stopped = d));
@@ -68,7 +77,12 @@ test("fetch reader: header auth, retry, Last-Event-ID, batch, dedup, then 204 st
   try {
     await until(() => stopped !== null);
     assert.equal(client.transport, "fetch");
-    assert.deepEqual(got, ["e-1 horses created 1", "e-2 horses updated 1", "e-3 horses deleted 1", "e-4 tasks:completed"]);
+    assert.deepEqual(got, [
+      "e-1 horses created 1",
+      "e-2 horses updated 1",
+      "e-3 horses deleted 1",
+      "e-4 tasks:completed",
+    ]);
     assert.deepEqual(stopped, { reason: "closed_by_server", httpStatus: 204 });
     assert.equal(client.status, "closed");
     assert.equal(srv.requests.length, 3);
@@ -87,12 +101,19 @@ test("fetch reader: header auth, retry, Last-Event-ID, batch, dedup, then 204 st
 test("401 and 403 stop the client and say why", async () => {
   for (const status of [401, 403]) {
     const srv = await serve((req, res) => res.writeHead(status).end());
-    const client = new RealtimeClient({ url: srv.base, headers: { Authorization: "x" }, share: false });
+    const client = new RealtimeClient({
+      url: srv.base,
+      headers: { Authorization: "x" },
+      share: false,
+    });
     let stopped = null;
     client.on("stopped", (d) => (stopped = d));
     client.start();
     await until(() => stopped !== null);
-    assert.deepEqual(stopped, { reason: status === 401 ? "unauthorized" : "forbidden", httpStatus: status });
+    assert.deepEqual(stopped, {
+      reason: status === 401 ? "unauthorized" : "forbidden",
+      httpStatus: status,
+    });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(srv.requests.length, 1, "no retry after a refusal");
     client.stop();
@@ -107,7 +128,10 @@ test("a failing stream backs off, then falls back to polling", async () => {
     res.end(JSON.stringify({ events: [], complete: true, more: false, id: "e-5" }));
   });
   const client = new RealtimeClient({
-    url: srv.base, headers: { Authorization: "x" }, share: false, maxStreamFailures: 3,
+    url: srv.base,
+    headers: { Authorization: "x" },
+    share: false,
+    maxStreamFailures: 3,
     backoff: { base: 20, cap: 40 },
   });
   client.start();
@@ -125,16 +149,34 @@ test("a failing stream backs off, then falls back to polling", async () => {
 test("polling: events in order once, pages followed, incomplete history means resync", async () => {
   const pages = [
     { events: [], complete: true, more: false, id: "e-1" },
-    { events: [{ id: "e-2", type: "horses:created", data: '{"id":2}' }], complete: true, more: true, id: "e-9" },
-    { events: [{ id: "e-2", type: "horses:created", data: '{"id":2}' },
-               { id: "e-3", type: "horses:deleted", data: '{"id":2}' }], complete: true, more: false, id: "e-3" },
+    {
+      events: [{ id: "e-2", type: "horses:created", data: '{"id":2}' }],
+      complete: true,
+      more: true,
+      id: "e-9",
+    },
+    {
+      events: [
+        { id: "e-2", type: "horses:created", data: '{"id":2}' },
+        { id: "e-3", type: "horses:deleted", data: '{"id":2}' },
+      ],
+      complete: true,
+      more: false,
+      id: "e-3",
+    },
     { events: [], complete: false, more: false, id: "f-1" },
   ];
   const srv = await serve((req, res, n) => {
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify(pages[Math.min(n, pages.length - 1)]));
   });
-  const client = new RealtimeClient({ url: srv.base, transport: "polling", share: false, pollInterval: 30, channels: ["horses"] });
+  const client = new RealtimeClient({
+    url: srv.base,
+    transport: "polling",
+    share: false,
+    pollInterval: 30,
+    channels: ["horses"],
+  });
   const got = [];
   const resyncs = [];
   client.subscribe("*", (data, e) => got.push(e.id));
@@ -144,9 +186,14 @@ test("polling: events in order once, pages followed, incomplete history means re
     await until(() => resyncs.length > 0);
     assert.deepEqual(got, ["e-2", "e-3"]);
     assert.deepEqual(resyncs[0], ["history_incomplete", "f-1"]);
-    const sinces = srv.requests.slice(0, 4).map((r) => new URL(r.url, srv.base).searchParams.get("since"));
+    const sinces = srv.requests
+      .slice(0, 4)
+      .map((r) => new URL(r.url, srv.base).searchParams.get("since"));
     assert.deepEqual(sinces, [null, "e-1", "e-2", "e-3"]);
-    assert.deepEqual(new URL(srv.requests[0].url, srv.base).searchParams.getAll("channel"), ["global", "horses"]);
+    assert.deepEqual(new URL(srv.requests[0].url, srv.base).searchParams.getAll("channel"), [
+      "global",
+      "horses",
+    ]);
   } finally {
     client.stop();
     await srv.close();

@@ -18,13 +18,16 @@ import {
 function parseAll(chunks) {
   const events = [];
   const retries = [];
-  const p = createParser((e) => events.push(e), (ms) => retries.push(ms));
+  const p = createParser(
+    (e) => events.push(e),
+    (ms) => retries.push(ms),
+  );
   for (const c of chunks) p.feed(c);
   return { events, retries, p };
 }
 
 const stream =
-  "\uFEFFretry: 3000\n: heartbeat\n\nid: a-1\nevent: horses:created\ndata: {\"id\":1}\n\n" +
+  '\uFEFFretry: 3000\n: heartbeat\n\nid: a-1\nevent: horses:created\ndata: {"id":1}\n\n' +
   "data: line one\r\ndata: line two\r\rid: a-2\nevent: batch\ndata:[]\n\ndata\n\nevent: x\n\n" +
   "id: bad\0id\ndata: keeps a-2\n\nretry: soon\n";
 
@@ -49,8 +52,9 @@ test("parser: any chunking gives the same events", () => {
     assert.deepEqual(parseAll(chunks).events, whole, `chunks of ${size}`);
   }
   // A CR at the end of one chunk and the LF at the start of the next are one line ending.
-  assert.deepEqual(parseAll(["data: a\r", "\ndata: b\r", "\n\r", "\n"]).events,
-                   [{ id: null, type: "message", data: "a\nb" }]);
+  assert.deepEqual(parseAll(["data: a\r", "\ndata: b\r", "\n\r", "\n"]).events, [
+    { id: null, type: "message", data: "a\nb" },
+  ]);
 });
 
 test("parser: an unfinished event is not dispatched", () => {
@@ -138,8 +142,10 @@ test("dispatch: exact type, module with its action, module:*, *; unsubscribe; is
 });
 
 test("urls: repeated parameters, encoding, nothing for null", () => {
-  assert.equal(buildUrl("/api/realtime/events", { channel: ["horses", "a b"], user: "x&y", since: null }),
-               "/api/realtime/events?channel=horses&channel=a+b&user=x%26y");
+  assert.equal(
+    buildUrl("/api/realtime/events", { channel: ["horses", "a b"], user: "x&y", since: null }),
+    "/api/realtime/events?channel=horses&channel=a+b&user=x%26y",
+  );
   assert.equal(buildUrl("/x?a=1", { b: 2 }), "/x?a=1&b=2");
   assert.equal(buildUrl("/x", {}), "/x");
 });
@@ -152,17 +158,31 @@ test("lease: free, expired or own lease may be taken; another tab's live one not
 });
 
 test("store: optimistic add confirmed by the response, then the event: one row, in place", () => {
-  const s = new OptimisticStore([{ id: 1, name: "A" }, { id: 2, name: "B" }]);
+  const s = new OptimisticStore([
+    { id: 1, name: "A" },
+    { id: 2, name: "B" },
+  ]);
   const changes = [];
   s.subscribe((items) => changes.push(items.map((x) => x.name)));
   const op = s.optimisticAdd({ name: "C" });
   assert.ok(s.isTemporary(op.id));
   assert.deepEqual(s.items[2], { name: "C", id: op.id, clientId: op.id, pending: true });
   op.confirm({ id: 3, name: "C", clientId: op.id });
-  assert.deepEqual(s.items, [{ id: 1, name: "A" }, { id: 2, name: "B" }, { id: 3, name: "C" }]);
+  assert.deepEqual(s.items, [
+    { id: 1, name: "A" },
+    { id: 2, name: "B" },
+    { id: 3, name: "C" },
+  ]);
   s.apply("created", { id: 3, name: "C", clientId: op.id });
-  assert.deepEqual(s.items.map((x) => x.id), [1, 2, 3]);
-  assert.deepEqual(changes, [["A", "B", "C"], ["A", "B", "C"], ["A", "B", "C"]]);
+  assert.deepEqual(
+    s.items.map((x) => x.id),
+    [1, 2, 3],
+  );
+  assert.deepEqual(changes, [
+    ["A", "B", "C"],
+    ["A", "B", "C"],
+    ["A", "B", "C"],
+  ]);
 });
 
 test("store: the event before the response replaces the temporary row; no duplicate", () => {
@@ -177,32 +197,59 @@ test("store: the event before the response replaces the temporary row; no duplic
   // Someone else's create appends once, however often it arrives.
   s.apply("created", { id: 6, name: "X" });
   s.apply("created", { id: 6, name: "X" });
-  assert.deepEqual(s.items.map((x) => x.id).filter((id) => id === 6), [6]);
+  assert.deepEqual(
+    s.items.map((x) => x.id).filter((id) => id === 6),
+    [6],
+  );
 });
 
 test("store: rollback of add, update and remove; an update replaced by an event stays", async () => {
-  const s = new OptimisticStore([{ id: 1, name: "A" }, { id: 2, name: "B" }, { id: 3, name: "C" }]);
-  await assert.rejects(s.create({ name: "" }, async () => {
-    throw new Error("A horse needs a name.");
-  }), /needs a name/);
-  assert.deepEqual(s.items.map((x) => x.name), ["A", "B", "C"]);
-  await assert.rejects(s.update(2, { name: "BB" }, async () => {
-    assert.equal(s.items[1].name, "BB");
-    throw new Error("no");
-  }));
+  const s = new OptimisticStore([
+    { id: 1, name: "A" },
+    { id: 2, name: "B" },
+    { id: 3, name: "C" },
+  ]);
+  await assert.rejects(
+    s.create({ name: "" }, async () => {
+      throw new Error("A horse needs a name.");
+    }),
+    /needs a name/,
+  );
+  assert.deepEqual(
+    s.items.map((x) => x.name),
+    ["A", "B", "C"],
+  );
+  await assert.rejects(
+    s.update(2, { name: "BB" }, async () => {
+      assert.equal(s.items[1].name, "BB");
+      throw new Error("no");
+    }),
+  );
   assert.deepEqual(s.items[1], { id: 2, name: "B" });
-  await assert.rejects(s.remove(2, async () => {
-    assert.deepEqual(s.items.map((x) => x.id), [1, 3]);
-    throw new Error("no");
-  }));
-  assert.deepEqual(s.items.map((x) => x.id), [1, 2, 3], "back in its place");
+  await assert.rejects(
+    s.remove(2, async () => {
+      assert.deepEqual(
+        s.items.map((x) => x.id),
+        [1, 3],
+      );
+      throw new Error("no");
+    }),
+  );
+  assert.deepEqual(
+    s.items.map((x) => x.id),
+    [1, 2, 3],
+    "back in its place",
+  );
   const op = s.optimisticUpdate(3, { name: "mine" });
   s.apply("updated", { id: 3, name: "theirs" });
   op.rollback();
   assert.equal(s.items[2].name, "theirs");
   s.apply("deleted", { id: 1 });
   s.apply("deleted", { id: 1 });
-  assert.deepEqual(s.items.map((x) => x.id), [2, 3]);
+  assert.deepEqual(
+    s.items.map((x) => x.id),
+    [2, 3],
+  );
 });
 
 test("store: refetch keeps events that arrive while it loads, and pending rows", async () => {
@@ -212,8 +259,14 @@ test("store: refetch keeps events that arrive while it loads, and pending rows",
   const done = s.refetch(() => new Promise((resolve) => (answer = resolve)));
   s.apply("created", { id: 9, name: "live" });
   s.apply("deleted", { id: 2 });
-  answer([{ id: 1, name: "new" }, { id: 2, name: "gone by now" }]);
+  answer([
+    { id: 1, name: "new" },
+    { id: 2, name: "gone by now" },
+  ]);
   await done;
-  assert.deepEqual(s.items.map((x) => x.name), ["new", "in flight", "live"]);
+  assert.deepEqual(
+    s.items.map((x) => x.name),
+    ["new", "in flight", "live"],
+  );
   assert.equal(s.items[1].id, pending.id);
 });

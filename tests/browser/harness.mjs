@@ -53,8 +53,15 @@ export function stopDemo(demo, signal = "SIGTERM") {
 export function launch() {
   return chromium.launch({
     executablePath: browserPath,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -83,23 +90,35 @@ export async function openApp(context, base, query = "") {
 
 export async function waitLoaded(page, timeout = 10000) {
   await page.waitForFunction(
-    () => ["open", "polling"].includes(window.crierDemo?.client.status) &&
-          document.querySelectorAll("#horses tr").length > 0,
-    null, { timeout });
+    () =>
+      ["open", "polling"].includes(window.crierDemo?.client.status) &&
+      document.querySelectorAll("#horses tr").length > 0,
+    null,
+    { timeout },
+  );
 }
 
 /** The horse names a page shows, in order. */
-export const names = (page) => page.$$eval("#horses tr td:first-child", (tds) => tds.map((td) => td.textContent));
+export const names = (page) =>
+  page.$$eval("#horses tr td:first-child", (tds) => tds.map((td) => td.textContent));
 
 /** Waits until the page shows exactly `expected` (names, in order). */
 export async function waitNames(page, expected, timeout = 1000) {
   try {
-    await page.waitForFunction((want) => {
-      const got = [...document.querySelectorAll("#horses tr td:first-child")].map((td) => td.textContent);
-      return JSON.stringify(got) === JSON.stringify(want);
-    }, expected, { timeout });
+    await page.waitForFunction(
+      (want) => {
+        const got = [...document.querySelectorAll("#horses tr td:first-child")].map(
+          (td) => td.textContent,
+        );
+        return JSON.stringify(got) === JSON.stringify(want);
+      },
+      expected,
+      { timeout },
+    );
   } catch {
-    throw new Error(`page shows ${JSON.stringify(await names(page))}, expected ${JSON.stringify(expected)}`);
+    throw new Error(
+      `page shows ${JSON.stringify(await names(page))}, expected ${JSON.stringify(expected)}`,
+    );
   }
 }
 

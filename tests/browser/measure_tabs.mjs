@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import * as h from "./harness.mjs";
 
 const n = Number(process.argv[2] ?? 5);
-const rss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
+const rss = (pid) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]);
 const settle = () => new Promise((r) => setTimeout(r, 2500));
 
 async function measure(share) {
@@ -26,7 +27,8 @@ async function measure(share) {
     await settle();
     const open = { rss: rss(demo.child.pid), stats: await h.stats(demo.base) };
     const events = 20;
-    for (let i = 0; i < events; i++) await h.api(demo.base, "POST", "/api/horses", { name: `Horse ${i}` });
+    for (let i = 0; i < events; i++)
+      await h.api(demo.base, "POST", "/api/horses", { name: `Horse ${i}` });
     await settle();
     const after = await h.stats(demo.base);
     const frames = after.server.framesWritten - open.stats.server.framesWritten;
@@ -54,13 +56,18 @@ async function perStream(streams = 200) {
     const before = rss(demo.child.pid);
     for (let i = 0; i < streams; i++) {
       const abort = new AbortController();
-      const r = await fetch(`${demo.base}/api/realtime/events?channel=horses&user=r${i}`, { signal: abort.signal });
+      const r = await fetch(`${demo.base}/api/realtime/events?channel=horses&user=r${i}`, {
+        signal: abort.signal,
+      });
       r.body.getReader().read();
       readers.push(abort);
     }
     await settle();
     const stats = await h.stats(demo.base);
-    return { streams: stats.connectedClients, rssKiBPerStream: (rss(demo.child.pid) - before) / streams };
+    return {
+      streams: stats.connectedClients,
+      rssKiBPerStream: (rss(demo.child.pid) - before) / streams,
+    };
   } finally {
     for (const a of readers) a.abort();
     await h.stopDemo(demo);

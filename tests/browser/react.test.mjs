@@ -7,10 +7,12 @@ import { readFileSync } from "node:fs";
 import * as h from "./harness.mjs";
 
 // Read from node_modules directly: the packages' export maps do not list their UMD files.
-const umd = (pkg, file) => readFileSync(new URL(`node_modules/${pkg}/umd/${file}`, import.meta.url), "utf8");
+const umd = (pkg, file) =>
+  readFileSync(new URL(`node_modules/${pkg}/umd/${file}`, import.meta.url), "utf8");
 // js/README.md's React example, run as written.
 const readme = readFileSync(new URL("../../js/README.md", import.meta.url), "utf8");
-const readmeExample = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+const readmeExample = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+  .map((m) => m[1])
   .find((code) => code.includes("useOptimisticUpdate"));
 
 // `import ... from "react"` in js/react.js resolves, through the import map, to these shims
@@ -58,65 +60,96 @@ createRoot(document.getElementById("readme")).render(h(ReadmeHorses));
 </script>`,
 };
 
-test("useRealtime, useRealtimeModule and useOptimisticUpdate with React 18",
-     { skip: h.skip, timeout: 30000 }, async () => {
-  const demo = await h.startDemo();
-  const browser = await h.launch();
-  try {
-    const context = await browser.newContext();
-    await context.route((url) => url.pathname in files, (route) => {
-      const path = new URL(route.request().url()).pathname;
-      route.fulfill({ body: files[path], contentType: path.endsWith(".html") ? "text/html" : "text/javascript" });
-    });
-    // Creates from the page are held a moment, so the optimistic row is seen before the answer.
-    await context.route((url) => url.pathname === "/api/horses", async (route) => {
-      if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 700));
-      await route.continue();
-    });
-    const page = await context.newPage();
-    page.on("pageerror", (e) => console.error("page error:", e.message));
-    await page.goto(`${demo.base}/hooks.html`);
-    await page.waitForFunction(() => document.getElementById("status").textContent === "open");
-    const list = () => page.$$eval("#list li", (lis) => lis.map((li) => li.textContent));
-    const waitList = (want) => page.waitForFunction((want) => JSON.stringify(
-      [...document.querySelectorAll("#list li")].map((li) => li.textContent)) === JSON.stringify(want),
-      want, { timeout: 3000 });
-    await waitList(["Bucephalus", "Marengo", "Copenhagen"]);
+test(
+  "useRealtime, useRealtimeModule and useOptimisticUpdate with React 18",
+  { skip: h.skip, timeout: 30000 },
+  async () => {
+    const demo = await h.startDemo();
+    const browser = await h.launch();
+    try {
+      const context = await browser.newContext();
+      await context.route(
+        (url) => url.pathname in files,
+        (route) => {
+          const path = new URL(route.request().url()).pathname;
+          route.fulfill({
+            body: files[path],
+            contentType: path.endsWith(".html") ? "text/html" : "text/javascript",
+          });
+        },
+      );
+      // Creates from the page are held a moment, so the optimistic row is seen before the answer.
+      await context.route(
+        (url) => url.pathname === "/api/horses",
+        async (route) => {
+          if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 700));
+          await route.continue();
+        },
+      );
+      const page = await context.newPage();
+      page.on("pageerror", (e) => console.error("page error:", e.message));
+      await page.goto(`${demo.base}/hooks.html`);
+      await page.waitForFunction(() => document.getElementById("status").textContent === "open");
+      const list = () => page.$$eval("#list li", (lis) => lis.map((li) => li.textContent));
+      const waitList = (want) =>
+        page.waitForFunction(
+          (want) =>
+            JSON.stringify(
+              [...document.querySelectorAll("#list li")].map((li) => li.textContent),
+            ) === JSON.stringify(want),
+          want,
+          { timeout: 3000 },
+        );
+      await waitList(["Bucephalus", "Marengo", "Copenhagen"]);
 
-    // Someone else creates and deletes: the module handler and the store both follow.
-    const made = await h.api(demo.base, "POST", "/api/horses", { name: "Seabiscuit" });
-    await waitList(["Bucephalus", "Marengo", "Copenhagen", "Seabiscuit"]);
-    await h.api(demo.base, "DELETE", "/api/horses/2");
-    await waitList(["Bucephalus", "Copenhagen", "Seabiscuit"]);
-    await page.waitForFunction(() => document.querySelectorAll("#log li").length === 2);
-    assert.deepEqual(await page.$$eval("#log li", (lis) => lis.map((li) => li.textContent)),
-                     [`created ${made.id}`, "deleted 2"]);
+      // Someone else creates and deletes: the module handler and the store both follow.
+      const made = await h.api(demo.base, "POST", "/api/horses", { name: "Seabiscuit" });
+      await waitList(["Bucephalus", "Marengo", "Copenhagen", "Seabiscuit"]);
+      await h.api(demo.base, "DELETE", "/api/horses/2");
+      await waitList(["Bucephalus", "Copenhagen", "Seabiscuit"]);
+      await page.waitForFunction(() => document.querySelectorAll("#log li").length === 2);
+      assert.deepEqual(await page.$$eval("#log li", (lis) => lis.map((li) => li.textContent)), [
+        `created ${made.id}`,
+        "deleted 2",
+      ]);
 
-    // Optimistic create from the page: pending at once, then one confirmed row.
-    await page.evaluate(() => { window.addHorse("Phar Lap"); });
-    await page.waitForSelector("#list li.pending", { timeout: 300 });
-    await page.waitForSelector("#list li.pending", { state: "detached", timeout: 3000 });
-    await waitList(["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
-    // Refused: shown, then rolled back.
-    await page.evaluate(() => { window.addHorse(""); });
-    await page.waitForSelector("#list li.pending", { timeout: 300 });
-    await page.waitForFunction(() => window.lastError === "A horse needs a name.", null, { timeout: 3000 });
-    assert.deepEqual(await list(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
-    // The README's example, as written: it shows the same list, adds and removes.
-    const readmeList = () => page.$$eval("#readme li", (lis) => lis.map((li) => li.firstChild.textContent));
-    assert.deepEqual(await readmeList(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
-    await page.click("#readme > section > button");
-    await page.waitForFunction(() => document.querySelectorAll("#readme li").length === 5, null, { timeout: 3000 });
-    await page.click("#readme li:first-child button");
-    await waitList(["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
-    assert.deepEqual(await readmeList(), ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
-    assert.deepEqual((await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name),
-                     ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
-    // One stream for every hook of both components (they share one client).
-    assert.equal((await h.stats(demo.base)).connectedClients, 1);
-    await h.screenshot(page, "react-hooks");
-  } finally {
-    await browser.close();
-    await h.stopDemo(demo);
-  }
-});
+      // Optimistic create from the page: pending at once, then one confirmed row.
+      await page.evaluate(() => {
+        window.addHorse("Phar Lap");
+      });
+      await page.waitForSelector("#list li.pending", { timeout: 300 });
+      await page.waitForSelector("#list li.pending", { state: "detached", timeout: 3000 });
+      await waitList(["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
+      // Refused: shown, then rolled back.
+      await page.evaluate(() => {
+        window.addHorse("");
+      });
+      await page.waitForSelector("#list li.pending", { timeout: 300 });
+      await page.waitForFunction(() => window.lastError === "A horse needs a name.", null, {
+        timeout: 3000,
+      });
+      assert.deepEqual(await list(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
+      // The README's example, as written: it shows the same list, adds and removes.
+      const readmeList = () =>
+        page.$$eval("#readme li", (lis) => lis.map((li) => li.firstChild.textContent));
+      assert.deepEqual(await readmeList(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
+      await page.click("#readme > section > button");
+      await page.waitForFunction(() => document.querySelectorAll("#readme li").length === 5, null, {
+        timeout: 3000,
+      });
+      await page.click("#readme li:first-child button");
+      await waitList(["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
+      assert.deepEqual(await readmeList(), ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"]);
+      assert.deepEqual(
+        (await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name),
+        ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"],
+      );
+      // One stream for every hook of both components (they share one client).
+      assert.equal((await h.stats(demo.base)).connectedClients, 1);
+      await h.screenshot(page, "react-hooks");
+    } finally {
+      await browser.close();
+      await h.stopDemo(demo);
+    }
+  },
+);

@@ -19,84 +19,97 @@ after(async () => {
 
 /** Holds the page's POST /api/horses for `ms` before letting it reach the server. */
 async function delayCreates(page, ms) {
-  await page.route((url) => url.pathname === "/api/horses", async (route) => {
-    if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, ms));
-    await route.continue();
-  });
+  await page.route(
+    (url) => url.pathname === "/api/horses",
+    async (route) => {
+      if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, ms));
+      await route.continue();
+    },
+  );
 }
 
-test("two browsers stay in sync: create, edit and delete show in the other within 1 s",
-     { skip: h.skip, timeout: 30000 }, async () => {
-  const a = await h.openApp(await browser.newContext(), demo.base);
-  const b = await h.openApp(await browser.newContext(), demo.base);
-  const seed = ["Bucephalus", "Marengo", "Copenhagen"];
-  await h.waitNames(a, seed);
-  await h.waitNames(b, seed);
+test(
+  "two browsers stay in sync: create, edit and delete show in the other within 1 s",
+  { skip: h.skip, timeout: 30000 },
+  async () => {
+    const a = await h.openApp(await browser.newContext(), demo.base);
+    const b = await h.openApp(await browser.newContext(), demo.base);
+    const seed = ["Bucephalus", "Marengo", "Copenhagen"];
+    await h.waitNames(a, seed);
+    await h.waitNames(b, seed);
 
-  await a.fill("input[name=name]", "Seabiscuit");
-  await a.fill("input[name=breed]", "Thoroughbred");
-  await a.fill("input[name=age]", "5");
-  await a.click("#save");
-  await h.waitNames(b, [...seed, "Seabiscuit"], 1000);
-  await h.waitNames(a, [...seed, "Seabiscuit"], 1000);
+    await a.fill("input[name=name]", "Seabiscuit");
+    await a.fill("input[name=breed]", "Thoroughbred");
+    await a.fill("input[name=age]", "5");
+    await a.click("#save");
+    await h.waitNames(b, [...seed, "Seabiscuit"], 1000);
+    await h.waitNames(a, [...seed, "Seabiscuit"], 1000);
 
-  // Edit in A: the row is renamed in B (same position).
-  await a.click("#horses tr:nth-child(4) button.edit");
-  await a.fill("input[name=name]", "Seabiscuit II");
-  await a.click("#save");
-  await h.waitNames(b, [...seed, "Seabiscuit II"], 1000);
+    // Edit in A: the row is renamed in B (same position).
+    await a.click("#horses tr:nth-child(4) button.edit");
+    await a.fill("input[name=name]", "Seabiscuit II");
+    await a.click("#save");
+    await h.waitNames(b, [...seed, "Seabiscuit II"], 1000);
 
-  // Delete in B: gone from A.
-  await b.click("#horses tr:nth-child(2) button.delete");
-  const final = ["Bucephalus", "Copenhagen", "Seabiscuit II"];
-  await h.waitNames(a, final, 1000);
-  await h.waitNames(b, final, 1000);
+    // Delete in B: gone from A.
+    await b.click("#horses tr:nth-child(2) button.delete");
+    const final = ["Bucephalus", "Copenhagen", "Seabiscuit II"];
+    await h.waitNames(a, final, 1000);
+    await h.waitNames(b, final, 1000);
 
-  const server = (await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name);
-  assert.deepEqual(server, final);
-  // The activity feeds agree too, and no event reached a handler twice.
-  const feed = (p) => p.$$eval("#activity li", (lis) => lis.map((li) => li.textContent.replace(/^.*?(AM|PM)/, "")));
-  assert.deepEqual(await feed(a), await feed(b));
-  assert.ok((await feed(a)).some((t) => t.includes("removed horse Marengo")));
-  for (const p of [a, b]) {
-    const got = await h.received(p);
-    assert.equal(new Set(got).size, got.length, `doubled: ${got}`);
-    assert.equal(got.filter((x) => x.endsWith(" horses:created")).length, 1);
-    assert.equal(await p.$$eval("#horses tr.pending", (rows) => rows.length), 0);
-  }
-  await h.screenshot(a, "sync-two-browsers");
-  await a.context().close();
-  await b.context().close();
-});
+    const server = (await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name);
+    assert.deepEqual(server, final);
+    // The activity feeds agree too, and no event reached a handler twice.
+    const feed = (p) =>
+      p.$$eval("#activity li", (lis) => lis.map((li) => li.textContent.replace(/^.*?(AM|PM)/, "")));
+    assert.deepEqual(await feed(a), await feed(b));
+    assert.ok((await feed(a)).some((t) => t.includes("removed horse Marengo")));
+    for (const p of [a, b]) {
+      const got = await h.received(p);
+      assert.equal(new Set(got).size, got.length, `doubled: ${got}`);
+      assert.equal(got.filter((x) => x.endsWith(" horses:created")).length, 1);
+      assert.equal(await p.$$eval("#horses tr.pending", (rows) => rows.length), 0);
+    }
+    await h.screenshot(a, "sync-two-browsers");
+    await a.context().close();
+    await b.context().close();
+  },
+);
 
-test("optimistic create shows at once; a refused create rolls back and says why",
-     { skip: h.skip, timeout: 30000 }, async () => {
-  const page = await h.openApp(await browser.newContext(), demo.base);
-  const before = await h.names(page);
-  await delayCreates(page, 1500);
+test(
+  "optimistic create shows at once; a refused create rolls back and says why",
+  { skip: h.skip, timeout: 30000 },
+  async () => {
+    const page = await h.openApp(await browser.newContext(), demo.base);
+    const before = await h.names(page);
+    await delayCreates(page, 1500);
 
-  const started = Date.now();
-  await page.fill("input[name=name]", "Phar Lap");
-  await page.click("#save");
-  await page.waitForSelector("#horses tr.pending", { timeout: 300 });
-  assert.ok(Date.now() - started < 1000, "the row showed before the server could answer");
-  assert.deepEqual(await h.names(page), [...before, "Phar Lap"]);
-  // The server has not seen it yet: the row is the page's own promise.
-  assert.ok(!(await h.api(demo.base, "GET", "/api/horses")).some((x) => x.name === "Phar Lap"));
-  // Confirmed: one row, no longer pending, under the server's id.
-  await page.waitForSelector("#horses tr.pending", { state: "detached", timeout: 5000 });
-  await h.waitNames(page, [...before, "Phar Lap"]);
-  const saved = (await h.api(demo.base, "GET", "/api/horses")).find((x) => x.name === "Phar Lap");
-  assert.equal(await page.$eval("#horses tr:last-child", (tr) => tr.dataset.id), String(saved.id));
+    const started = Date.now();
+    await page.fill("input[name=name]", "Phar Lap");
+    await page.click("#save");
+    await page.waitForSelector("#horses tr.pending", { timeout: 300 });
+    assert.ok(Date.now() - started < 1000, "the row showed before the server could answer");
+    assert.deepEqual(await h.names(page), [...before, "Phar Lap"]);
+    // The server has not seen it yet: the row is the page's own promise.
+    assert.ok(!(await h.api(demo.base, "GET", "/api/horses")).some((x) => x.name === "Phar Lap"));
+    // Confirmed: one row, no longer pending, under the server's id.
+    await page.waitForSelector("#horses tr.pending", { state: "detached", timeout: 5000 });
+    await h.waitNames(page, [...before, "Phar Lap"]);
+    const saved = (await h.api(demo.base, "GET", "/api/horses")).find((x) => x.name === "Phar Lap");
+    assert.equal(
+      await page.$eval("#horses tr:last-child", (tr) => tr.dataset.id),
+      String(saved.id),
+    );
 
-  // An empty name: shown at once, refused by the server (400), rolled back, error shown.
-  await page.fill("input[name=name]", "   ");
-  await page.click("#save");
-  await page.waitForSelector("#horses tr.pending", { timeout: 300 });
-  assert.equal((await h.names(page)).length, before.length + 2);
-  await page.waitForSelector("#error.shown", { timeout: 5000 });
-  assert.equal(await page.textContent("#error"), "A horse needs a name.");
-  await h.waitNames(page, [...before, "Phar Lap"]);
-  await h.screenshot(page, "optimistic-rollback");
-  await page.context().close();
-});
+    // An empty name: shown at once, refused by the server (400), rolled back, error shown.
+    await page.fill("input[name=name]", "   ");
+    await page.click("#save");
+    await page.waitForSelector("#horses tr.pending", { timeout: 300 });
+    assert.equal((await h.names(page)).length, before.length + 2);
+    await page.waitForSelector("#error.shown", { timeout: 5000 });
+    assert.equal(await page.textContent("#error"), "A horse needs a name.");
+    await h.waitNames(page, [...before, "Phar Lap"]);
+    await h.screenshot(page, "optimistic-rollback");
+    await page.context().close();
+  },
+);
