@@ -130,3 +130,32 @@ export async function screenshot(page, name) {
 
 /** Events a page's handlers received, as "id type" lines, in order. */
 export const received = (page) => page.evaluate(() => window.crierDemo.received.slice());
+
+/**
+ * Holds every `method` request to `pathname` made by `target` (a page or a context) until
+ * `release()`: the test can then see what the page shows before the server has answered,
+ * however slow the machine.
+ */
+export async function holdRequests(target, method, pathname) {
+  const waiting = [];
+  const matches = (url) => url.pathname === pathname;
+  const hold = async (route) => {
+    if (route.request().method() === method) await new Promise((r) => waiting.push(r));
+    await route.continue();
+  };
+  await target.route(matches, hold);
+  const release = () => {
+    while (waiting.length) waiting.shift()();
+  };
+  return {
+    get held() {
+      return waiting.length;
+    },
+    release,
+    /** Lets everything through from now on. */
+    async stop() {
+      await target.unroute(matches, hold);
+      release();
+    },
+  };
+}

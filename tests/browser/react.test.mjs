@@ -78,14 +78,8 @@ test(
           });
         },
       );
-      // Creates from the page are held a moment, so the optimistic row is seen before the answer.
-      await context.route(
-        (url) => url.pathname === "/api/horses",
-        async (route) => {
-          if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, 700));
-          await route.continue();
-        },
-      );
+      // Creates from the page wait for the test, so the optimistic row is seen before the answer.
+      const creates = await h.holdRequests(context, "POST", "/api/horses");
       const page = await context.newPage();
       page.on("pageerror", (e) => console.error("page error:", e.message));
       await page.goto(`${demo.base}/hooks.html`);
@@ -117,14 +111,18 @@ test(
       await page.evaluate(() => {
         window.addHorse("Phar Lap");
       });
-      await page.waitForSelector("#list li.pending", { timeout: 300 });
+      await page.waitForSelector("#list li.pending", { timeout: 5000 });
+      assert.equal(creates.held, 1);
+      creates.release();
       await page.waitForSelector("#list li.pending", { state: "detached", timeout: 3000 });
       await waitList(["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
       // Refused: shown, then rolled back.
       await page.evaluate(() => {
         window.addHorse("");
       });
-      await page.waitForSelector("#list li.pending", { timeout: 300 });
+      await page.waitForSelector("#list li.pending", { timeout: 5000 });
+      assert.equal(creates.held, 1);
+      await creates.stop();
       await page.waitForFunction(() => window.lastError === "A horse needs a name.", null, {
         timeout: 3000,
       });

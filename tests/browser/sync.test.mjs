@@ -17,17 +17,6 @@ after(async () => {
   if (demo) await h.stopDemo(demo);
 });
 
-/** Holds the page's POST /api/horses for `ms` before letting it reach the server. */
-async function delayCreates(page, ms) {
-  await page.route(
-    (url) => url.pathname === "/api/horses",
-    async (route) => {
-      if (route.request().method() === "POST") await new Promise((r) => setTimeout(r, ms));
-      await route.continue();
-    },
-  );
-}
-
 test(
   "two browsers stay in sync: create, edit and delete show in the other within 1 s",
   { skip: h.skip, timeout: 30000 },
@@ -82,17 +71,17 @@ test(
   async () => {
     const page = await h.openApp(await browser.newContext(), demo.base);
     const before = await h.names(page);
-    await delayCreates(page, 1500);
+    const creates = await h.holdRequests(page, "POST", "/api/horses");
 
-    const started = Date.now();
     await page.fill("input[name=name]", "Phar Lap");
     await page.click("#save");
-    await page.waitForSelector("#horses tr.pending", { timeout: 300 });
-    assert.ok(Date.now() - started < 1000, "the row showed before the server could answer");
+    await page.waitForSelector("#horses tr.pending", { timeout: 5000 });
+    // The request is still held: the row showed before the server could answer.
+    assert.equal(creates.held, 1);
     assert.deepEqual(await h.names(page), [...before, "Phar Lap"]);
-    // The server has not seen it yet: the row is the page's own promise.
     assert.ok(!(await h.api(demo.base, "GET", "/api/horses")).some((x) => x.name === "Phar Lap"));
     // Confirmed: one row, no longer pending, under the server's id.
+    creates.release();
     await page.waitForSelector("#horses tr.pending", { state: "detached", timeout: 5000 });
     await h.waitNames(page, [...before, "Phar Lap"]);
     const saved = (await h.api(demo.base, "GET", "/api/horses")).find((x) => x.name === "Phar Lap");
@@ -104,8 +93,10 @@ test(
     // An empty name: shown at once, refused by the server (400), rolled back, error shown.
     await page.fill("input[name=name]", "   ");
     await page.click("#save");
-    await page.waitForSelector("#horses tr.pending", { timeout: 300 });
+    await page.waitForSelector("#horses tr.pending", { timeout: 5000 });
+    assert.equal(creates.held, 1);
     assert.equal((await h.names(page)).length, before.length + 2);
+    creates.release();
     await page.waitForSelector("#error.shown", { timeout: 5000 });
     assert.equal(await page.textContent("#error"), "A horse needs a name.");
     await h.waitNames(page, [...before, "Phar Lap"]);
