@@ -583,6 +583,7 @@ export class RealtimeClient {
     this._running = false;
     this._stopped = false; // stopped for good by the server (204/401/403)
     this._failures = 0;
+    this._pollFailed = false; // a poll failed since the last one that worked
     this._retry = null; // the server's `retry:` in ms
     this._timers = new Set();
     this._conn = null; // close function of the current transport
@@ -1105,6 +1106,14 @@ export class RealtimeClient {
       const page = await r.json();
       if (abort.signal.aborted) return;
       this._failures = 0;
+      if (this._fallback && this._pollFailed) {
+        // The server itself was away, not only its stream: now that it answers, try the
+        // stream at once (it resumes from the last id) instead of after streamRetryInterval.
+        this._pollFailed = false;
+        this._fallback = false;
+        return this._connect();
+      }
+      this._pollFailed = false;
       this._setStatus("polling");
       let more = false;
       if (initial && since === null) {
@@ -1136,6 +1145,7 @@ export class RealtimeClient {
         if (abort.signal.aborted || !this._running || !this.isLeader) return;
         this._conn = null;
         this._emit("error", error);
+        this._pollFailed = true;
         this._failed(false);
       });
     };

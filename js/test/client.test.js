@@ -199,3 +199,39 @@ test("polling: events in order once, pages followed, incomplete history means re
     await srv.close();
   }
 });
+
+test("after an outage, polling hands back to the stream as soon as the server answers", async () => {
+  // The port is taken, then freed: the client meets a server that is gone.
+  const probe = createServer();
+  await new Promise((r) => probe.listen(0, "127.0.0.1", r));
+  const port = probe.address().port;
+  await new Promise((r) => probe.close(r));
+  const client = new RealtimeClient({
+    url: `http://127.0.0.1:${port}/api/realtime`,
+    headers: { Authorization: "x" },
+    share: false,
+    backoff: { base: 20, cap: 60 },
+    streamRetryInterval: 60000,
+  });
+  client.start();
+  const requests = [];
+  let server;
+  try {
+    // Stream failures, then failing polls.
+    await until(() => client.transport === "polling" && client.status === "reconnecting");
+    server = createServer((req, res) => {
+      requests.push(req.url);
+      if (req.url.includes("/history")) {
+        res.writeHead(200, { "Content-Type": "application/json" });
+        return res.end(JSON.stringify({ events: [], complete: true, more: false, id: "e-1" }));
+      }
+      sse(res, "id: e-1\nevent: connected\ndata: {}\n\n");
+    });
+    await new Promise((r) => server.listen(port, "127.0.0.1", r));
+    await until(() => client.transport === "fetch" && requests.some((u) => u.includes("/events")));
+    assert.ok(requests[0].includes("/history"), "a poll found the server back");
+  } finally {
+    client.stop();
+    await new Promise((r) => (server ? server.close(r) : r()));
+  }
+});
