@@ -28,11 +28,11 @@ export const { createContext, createElement, useCallback, useContext, useEffect,
   "/hooks.html": `<!doctype html><meta charset="utf-8"><title>hooks</title>
 <script src="/vendor/react.js"></script><script src="/vendor/react-dom.js"></script>
 <script type="importmap">{"imports":{"react":"/vendor/react-shim.js","react-dom/client":"/vendor/react-dom-shim.js"}}</script>
-<div id="root"></div><div id="readme"></div>
+<div id="root"></div><div id="readme"></div><div id="provided"></div>
 <script type="module">
 import { createElement as h, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { useRealtime, useRealtimeModule, useOptimisticUpdate } from "/js/react.js";
+import { RealtimeProvider, useRealtime, useRealtimeModule, useOptimisticUpdate } from "/js/react.js";
 import { Horses as ReadmeHorses } from "/readme-example.js";
 
 // The README example's options: the hooks of both components share one client.
@@ -57,6 +57,13 @@ function Horses() {
 }
 createRoot(document.getElementById("root")).render(h(Horses));
 createRoot(document.getElementById("readme")).render(h(ReadmeHorses));
+// A provider's client: its own RealtimeClient, which shares the stream like another tab would.
+function LastEvent() {
+  const { lastEvent, status } = useRealtime();
+  return h("p", { id: "last" }, status + " " + (lastEvent ? lastEvent.type + " " + lastEvent.data.id : "-"));
+}
+createRoot(document.getElementById("provided"))
+  .render(h(RealtimeProvider, { options: { channels: ["horses"] } }, h(LastEvent)));
 </script>`,
 };
 
@@ -142,7 +149,13 @@ test(
         (await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name),
         ["Copenhagen", "Seabiscuit", "Phar Lap", "Seabiscuit"],
       );
-      // One stream for every hook of both components (they share one client).
+      // The provider's client heard the same events, though the page holds one stream: the
+      // hooks share one client, and the provider's client shares its stream as a tab would.
+      await page.waitForFunction(
+        () => document.getElementById("last").textContent === "open horses:deleted 1",
+        null,
+        { timeout: 3000 },
+      );
       assert.equal((await h.stats(demo.base)).connectedClients, 1);
       await h.screenshot(page, "react-hooks");
     } finally {

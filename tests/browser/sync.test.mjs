@@ -48,6 +48,31 @@ test(
 
     const server = (await h.api(demo.base, "GET", "/api/horses")).map((x) => x.name);
     assert.deepEqual(server, final);
+
+    // Tasks: one added in B and one completed in A show in the other.
+    await b.fill("input[name=title]", "Call the vet");
+    await b.press("input[name=title]", "Enter");
+    await a.waitForFunction(
+      () =>
+        [...document.querySelectorAll("#tasks li")].some((li) =>
+          li.textContent.startsWith("Call the vet"),
+        ),
+      null,
+      { timeout: 1000 },
+    );
+    await a.click("#tasks li:first-child button.complete");
+    await b.waitForSelector("#tasks li:first-child.done", { timeout: 1000 });
+    const tasks = await h.api(demo.base, "GET", "/api/tasks");
+    assert.deepEqual(
+      tasks.map((t) => [t.title, t.done]),
+      [
+        ["Farrier visit", true],
+        ["Deworming", false],
+        ["Order hay", false],
+        ["Call the vet", false],
+      ],
+    );
+    for (const p of [a, b]) assert.equal(await p.$$eval("#tasks li", (lis) => lis.length), 4);
     // The activity feeds agree too, and no event reached a handler twice.
     const feed = (p) =>
       p.$$eval("#activity li", (lis) => lis.map((li) => li.textContent.replace(/^.*?(AM|PM)/, "")));
