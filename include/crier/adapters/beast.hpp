@@ -7,7 +7,6 @@
 
 #include <crier/adapters/detail/async_session.hpp>
 #include <crier/adapters/stream_service.hpp>
-#include <crier/config.hpp>  // first: see there
 #include <crier/http/request.hpp>
 #include <crier/http/response.hpp>
 
