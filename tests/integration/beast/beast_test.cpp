@@ -130,6 +130,15 @@ bool wait_until(auto&& done, std::chrono::milliseconds timeout = 5s) {
     return true;
 }
 
+// The session closes and tunes the TCP socket under whatever stream it is given.
+template <class Stream>
+using lowest_socket_t =
+    std::remove_cvref_t<decltype(crier::adapters::detail::lowest_socket(std::declval<Stream&>()))>;
+static_assert(
+    std::is_same_v<lowest_socket_t<boost::beast::tcp_stream>, boost::asio::ip::tcp::socket>);
+static_assert(
+    std::is_same_v<lowest_socket_t<boost::asio::ip::tcp::socket>, boost::asio::ip::tcp::socket>);
+
 TEST(beast_adapter, hello_and_crier_routes_share_one_port) {
     beast_transport t({});
     sse_stream stream(t.port(), events + "?channel=news", {bearer_u1});
@@ -375,10 +384,7 @@ TEST(beast_adapter, stream_over_beast_ssl_stream) {
 
     direct_server s;
     // lowest_socket() must find the TCP socket under ssl_stream -> tcp_stream.
-    static_assert(
-        std::is_same_v<std::remove_cvref_t<decltype(crier::adapters::detail::lowest_socket(
-                           std::declval<stream_type&>()))>,
-                       boost::asio::ip::tcp::socket>);
+    static_assert(std::is_same_v<lowest_socket_t<stream_type>, boost::asio::ip::tcp::socket>);
     s.acceptor.async_accept([&](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
         ASSERT_FALSE(ec);
         auto tls = std::make_shared<stream_type>(std::move(socket), server_ctx);
