@@ -36,8 +36,8 @@ namespace crier::adapters {
 namespace detail {
 
 /// The stream session's networking vocabulary on Boost.Asio (detail::asio_net's twin). The
-/// session only tests its I/O results for failure, so Boost's error codes need no conversion;
-/// its own reasons are crier::errc, reported as std::error_code.
+/// session only asks its I/O results whether they failed and whether with `timed_out`, so
+/// Boost's error codes need no conversion; its own reasons are crier::errc, as std::error_code.
 struct boost_net {
     using error_code = boost::system::error_code;
     using const_buffer = boost::asio::const_buffer;
