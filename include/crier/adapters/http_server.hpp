@@ -38,7 +38,8 @@ namespace crier::adapters {
 /// `{"channels":[…],"type":…,"data":…,"dedup_key":…}` or
 /// `{"module":…,"action":…,"data":…,"user_id":…}`; answers `{"id":…,"duplicate":…,"held":…}` (`id`
 /// null for a held event: it takes its id when its batch is flushed) | | `GET metrics` | Prometheus
-/// text, admin only | | `GET health` | `{"status":"ok"}`, 503 while stopping |
+/// text, admin only | | `GET health` | `{"status":"ok"}` (`"degraded"` while the backplane is
+/// away), 503 while stopping |
 ///
 /// Every error is a JSON body `{"error":{"status":…,"code":…,"message":…}}` with the matching
 /// status (400, 401, 403, 404, 405, 408, 413, 415, 429, 431, 501, 503, 505).

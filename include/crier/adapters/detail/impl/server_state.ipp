@@ -85,6 +85,8 @@ std::string_view errc_code_name(std::error_code ec) {
             return "too_many_channels";
         case errc::invalid_user_id:
             return "invalid_user_id";
+        case errc::backplane_unavailable:
+            return "backplane_unavailable";
         default:
             return "error";
     }
@@ -94,7 +96,7 @@ std::string_view errc_code_name(std::error_code ec) {
 int status_for(std::error_code ec) {
     if (ec == errc::payload_too_large) return 413;
     if (ec == errc::rate_limited || ec == errc::too_many_connections) return 429;
-    if (ec == errc::hub_stopped) return 503;
+    if (ec == errc::hub_stopped || ec == errc::backplane_unavailable) return 503;
     if (ec == std::errc::not_enough_memory) return 503;
     return 400;
 }
@@ -640,6 +642,11 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("overflows_total", "counter", "Subscription queue overflows.", s.overflows);
     metric("rate_limited_total", "counter", "Events over a rate limit.", s.rate_limited);
     metric("batches_total", "counter", "Batch events flushed.", s.batched);
+    metric("backplane_connected", "gauge", "1 while the backplane orders events.",
+           s.backplane_connected ? 1 : 0);
+    metric("backplane_lag", "gauge", "Events ordered cluster-wide, not delivered here yet.",
+           s.backplane_lag);
+    metric("backplane_errors_total", "counter", "Backplane failures.", s.backplane_errors);
     metric("http_connections", "gauge", "Open HTTP connections.", open_.load());
     metric("http_requests_total", "counter", "HTTP requests routed.", requests_.load());
     metric("http_streams_opened_total", "counter", "SSE streams opened.", streams_opened_.load());
@@ -655,9 +662,11 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
 
 CRIER_DECL http::response server_state::route_health() const {
     const bool up = !stopping() && !hub_.stopped();
-    http::response r =
-        json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", up ? R"("ok")" : R"("stopping")",
-                            json_string(sse::to_string(hub_.current_id()))));
+    // Degraded, not down: local streams are still served while the backplane is away.
+    const bool degraded = up && !hub_.stats().backplane_connected;
+    const char* status = !up ? R"("stopping")" : degraded ? R"("degraded")" : R"("ok")";
+    http::response r = json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", status,
+                                           json_string(sse::to_string(hub_.current_id()))));
     r.status = up ? 200 : 503;
     return r;
 }
