@@ -193,11 +193,11 @@ public:
         }
         cv_.notify_all();
     }
-    /// The answer, or nullopt past `timeout`.
+    /// The answer (moved out: call once), or nullopt past `timeout`.
     std::optional<T> get(std::chrono::milliseconds timeout) {
         std::unique_lock lock(mutex_);
         cv_.wait_for(lock, timeout, [&] { return value_.has_value(); });
-        return value_;
+        return std::move(value_);
     }
 
 private:
@@ -497,7 +497,7 @@ public:
                 auto entries = read_page(from, page);
                 if (!entries) return {false, since};
                 for (const owned_entry& o : *entries) {
-                    const detail::redis_entry& e = o.entry;
+                    const detail::redis_entry e = o.entry();
                     // The first event after `since` must still be there, and young enough.
                     if (first && e.seq - e.items > since + 1) return {false, since};
                     first = false;
@@ -514,7 +514,7 @@ public:
                 }
                 total += entries->size();
                 if (entries->size() < page) break;
-                from = entries->back().entry.seq;
+                from = entries->back().fields.seq;
             }
             return out;
         } catch (...) {
@@ -533,10 +533,22 @@ private:
         bool ready = false;  // handshake done
     };
 
-    /// An entry that owns its text (read_log hands it to another thread).
+    /// An entry that owns its text (read_log hands it to another thread): sizes, not views,
+    /// so it can be moved and copied.
     struct owned_entry {
         std::string text;  // channels, type, data
-        detail::redis_entry entry;
+        detail::redis_entry fields;
+        std::size_t channels_size = 0;
+        std::size_t type_size = 0;
+
+        [[nodiscard]] detail::redis_entry entry() const {
+            const std::string_view t = text;
+            detail::redis_entry e = fields;
+            e.channels = t.substr(0, channels_size);
+            e.type = t.substr(channels_size, type_size);
+            e.data = t.substr(channels_size + type_size);
+            return e;
+        }
     };
 
     [[nodiscard]] bool on_io_thread() const noexcept {
@@ -838,16 +850,10 @@ private:
                     owned_entry& o = out.emplace_back();
                     o.text.reserve(e.channels.size() + e.type.size() + e.data.size());
                     o.text.append(e.channels).append(e.type).append(e.data);
-                    o.entry = e;
-                }
-                // Views into each owned text, now that no vector moves them.
-                for (owned_entry& o : out) {
-                    const std::string_view t = o.text;
-                    const std::size_t c = o.entry.channels.size();
-                    const std::size_t y = o.entry.type.size();
-                    o.entry.channels = t.substr(0, c);
-                    o.entry.type = t.substr(c, y);
-                    o.entry.data = t.substr(c + y);
+                    o.channels_size = e.channels.size();
+                    o.type_size = e.type.size();
+                    o.fields = e;
+                    o.fields.channels = o.fields.type = o.fields.data = {};
                 }
                 wait->set(std::move(out));
             });
