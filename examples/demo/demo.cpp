@@ -4,6 +4,9 @@
 // EventSource. Ctrl-C stops it gracefully (every stream gets a jittered `retry:`).
 #include <crier/adapters/server.hpp>
 #include <crier/crier.hpp>
+#if defined(CRIER_DEMO_REDIS)
+#    include <crier/backplane/redis.hpp>
+#endif
 
 #include <fmt/format.h>
 
@@ -13,8 +16,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 #ifndef CRIER_DEMO_WEB_DIR
 #    define CRIER_DEMO_WEB_DIR "web"
@@ -47,7 +53,9 @@ constexpr std::array names = {"Bucephalus", "Marengo", "Copenhagen", "Seabiscuit
 int main(int argc, char** argv) {
     std::uint16_t port = 8080;
     std::string web_dir = CRIER_DEMO_WEB_DIR;
-    double duration = 0;  // seconds; 0 = until Ctrl-C
+    double duration = 0;    // seconds; 0 = until Ctrl-C
+    std::string redis_url;  // several demo nodes on one Redis behave as one hub
+    std::string node_name;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
@@ -56,15 +64,37 @@ int main(int argc, char** argv) {
             web_dir = argv[++i];
         } else if (arg == "--duration" && i + 1 < argc) {
             duration = std::atof(argv[++i]);
+        } else if (arg == "--redis" && i + 1 < argc) {
+            redis_url = argv[++i];
+        } else if (arg == "--node-name" && i + 1 < argc) {
+            node_name = argv[++i];
         } else {
-            fmt::print(stderr, "usage: {} [--port N] [--web DIR] [--duration SECONDS]\n", argv[0]);
+            fmt::print(stderr,
+                       "usage: {} [--port N] [--web DIR] [--duration SECONDS] [--redis "
+                       "redis://[:password@]host:port[/db]] [--node-name NAME]\n",
+                       argv[0]);
             return 2;
         }
     }
 
     // History, limits and dedup as the seed describes; a generous rate limit so the demo's
     // steady trickle is never batched.
-    crier::hub hub({.rate_limit = 600});
+    crier::hub_options hub_options{.rate_limit = 600};
+    if (!redis_url.empty()) {
+#if defined(CRIER_DEMO_REDIS)
+        try {
+            hub_options.backplane = std::make_shared<crier::redis_backplane>(
+                crier::redis_options{.url = redis_url, .node_name = node_name});
+        } catch (const std::system_error& e) {
+            fmt::print(stderr, "cannot join Redis at {}: {}\n", redis_url, e.what());
+            return 1;
+        }
+#else
+        fmt::print(stderr, "--redis needs crier::redis (hiredis) at build time\n");
+        return 2;
+#endif
+    }
+    crier::hub hub(std::move(hub_options));
 
     crier::adapters::server_options options{
         .port = port,
