@@ -72,9 +72,19 @@ public:
     void stop() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGKILL);
+        ::kill(pid_, SIGCONT);  // a paused one too
         int status = 0;
         ::waitpid(pid_, &status, 0);
         pid_ = -1;
+    }
+
+    /// Freezes it (SIGSTOP): connections stay open, nothing is answered.
+    void pause() const {
+        if (pid_ > 0) ::kill(pid_, SIGSTOP);
+    }
+    /// Lets a frozen one run again (SIGCONT).
+    void resume() const {
+        if (pid_ > 0) ::kill(pid_, SIGCONT);
     }
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
