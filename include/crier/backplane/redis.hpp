@@ -466,6 +466,32 @@ public:
         }
     }
 
+    bool catch_up(std::uint64_t seq) noexcept override {
+        if (last_read_.load(std::memory_order_acquire) >= seq) return true;
+        if (!up_.load(std::memory_order_acquire) || on_io_thread()) return false;
+        try {
+            // Ordered at all? (A foreign or made-up id must not make the client wait.)
+            auto wait = std::make_shared<detail::redis_wait<std::uint64_t>>();
+            asio::post(io_, [this, wait] {
+                if (phase_ != phase::up) return wait->set(0);
+                send(cmd_, {"GET", seq_key_}, options_.command_timeout, [wait](redisReply* r) {
+                    std::uint64_t head = 0;
+                    if (!detail::parse_number(detail::reply_text(r), head)) head = 0;
+                    wait->set(head);
+                });
+            });
+            const auto head = wait->get(options_.command_timeout + std::chrono::milliseconds(500));
+            if (!head || *head < seq) return false;
+            raise_head(*head);
+            std::unique_lock lock(read_mutex_);
+            return read_cv_.wait_for(lock, options_.command_timeout, [&] {
+                return last_read_.load(std::memory_order_acquire) >= seq;
+            });
+        } catch (...) {
+            return false;
+        }
+    }
+
     [[nodiscard]] backplane_status status() const noexcept override {
         const std::uint64_t read = last_read_.load(std::memory_order_acquire);
         const std::uint64_t head = head_.load(std::memory_order_acquire);
@@ -810,7 +836,7 @@ private:
             errors_.fetch_add(1, std::memory_order_relaxed);
             std::lock_guard lock(sink_mutex_);
             if (sink_ != nullptr) sink_->lost_continuity("backplane_gap");
-            if (e.seq > last_read_.load()) last_read_.store(e.seq, std::memory_order_release);
+            if (e.seq > last_read_.load()) advance(e.seq);
             return;
         }
         std::lock_guard lock(sink_mutex_);
@@ -819,8 +845,10 @@ private:
         const bool gap = e.seq - e.items != last + 1 && !std::exchange(skip_gap_, false);
         skip_gap_ = false;
         raise_head(e.seq);
-        last_read_.store(e.seq, std::memory_order_release);
-        if (sink_ == nullptr) return;
+        if (sink_ == nullptr) {
+            advance(e.seq);
+            return;
+        }
         detail::split_channels(e.channels, channels_);
         const backplane_event ev{.id = {epoch_, e.seq},
                                  .channels = channels_,
@@ -831,6 +859,16 @@ private:
         sink_->deliver(ev);
         // After the event: the hub's history is then known complete from it on.
         if (gap) sink_->lost_continuity("backplane_gap");
+        advance(e.seq);
+    }
+
+    /// The event `seq` is delivered: wakes catch_up() waiters.
+    void advance(std::uint64_t seq) {
+        {
+            std::lock_guard lock(read_mutex_);
+            last_read_.store(seq, std::memory_order_release);
+        }
+        read_cv_.notify_all();
     }
 
     /// One XRANGE page after `from`, copied out of the reply; nullopt on failure.
@@ -882,6 +920,8 @@ private:
     std::atomic<std::uint64_t> reconnects_{0};
     detail::redis_wait<bool> first_up_;
 
+    std::mutex read_mutex_;  // with read_cv_: catch_up() waits for last_read_
+    std::condition_variable read_cv_;
     std::mutex sink_mutex_;  // guards sink_; held while delivering
     backplane_sink* sink_ = nullptr;
 

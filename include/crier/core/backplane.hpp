@@ -120,6 +120,14 @@ public:
     /// Its health. The default: always connected (an in-process backplane).
     [[nodiscard]] virtual backplane_status status() const noexcept { return {}; }
 
+    /// Waits (bounded) until the event `seq` has been delivered here, for a client that saw it
+    /// on a node ahead of this one. False when no such event was ordered, or on timeout. The
+    /// default: nothing to wait for.
+    virtual bool catch_up(std::uint64_t seq) noexcept {
+        static_cast<void>(seq);
+        return false;
+    }
+
     /// Hands every event after `since` still in a shared log to `each`, in seq order, on the
     /// calling thread (channels, type, data, items and id set; origin null). The hub calls it
     /// outside its locks when its own history cannot serve a replay (a node that started

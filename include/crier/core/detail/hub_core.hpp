@@ -193,6 +193,10 @@ public:
             }
         }
 
+        // An id from a node ahead of this one (same epoch): wait for it here, not resync.
+        if (replay && since > current_seq_.load(std::memory_order_acquire)) {
+            static_cast<void>(backplane_->catch_up(since));
+        }
         // Fetched before the sequencer's lock: reading a shared log may wait on the network.
         remote_replay remote;
         if (replay && resync_reason == nullptr) remote = fetch_remote(since, names);
