@@ -442,7 +442,7 @@ TEST(redis_backplane, rate_limited_publishers_on_every_node_batch_without_gaps_o
     crier_test::redis_server redis;
     std::vector<node> nodes;
     for (const char* name : {"a", "b", "c"}) {
-        nodes.push_back(make_node(redis, name, {.rate_limit = 20, .rate_window = 200ms}));
+        nodes.push_back(make_node(redis, name, {.rate_limit = 5, .rate_window = 1s}));
     }
     std::vector<crier::subscription> subs;
     for (node& n : nodes) subs.push_back(n.hub->subscribe({.channels = {"ch*"}}));
@@ -473,7 +473,7 @@ TEST(redis_backplane, rate_limited_publishers_on_every_node_batch_without_gaps_o
         }
         got.push_back(std::move(events));
     }
-    EXPECT_GT(nodes[0].hub->stats().batched + nodes[1].hub->stats().batched, 0u);
+    EXPECT_GT(nodes[0].hub->stats().batched, 0u);  // every node counts every batch
     for (const auto& g : got) {
         ASSERT_EQ(g.size(), total);
         // Increasing; the only seqs skipped are the `batch` events' own (above their items).

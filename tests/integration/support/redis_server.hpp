@@ -88,6 +88,7 @@ public:
     }
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] pid_t pid() const { return pid_; }
     [[nodiscard]] std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
     /// Runs one command on a fresh blocking connection; the reply as text (integers in
