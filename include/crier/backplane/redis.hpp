@@ -417,8 +417,8 @@ public:
                     .count();
             const bool dedup = !ev.dedup_key.empty();
             std::vector<std::string> args{
-                "EVAL",
-                std::string(detail::redis_publish_script),
+                "EVALSHA",
+                publish_sha_,
                 "4",
                 seq_key_,
                 log_key_,
@@ -714,6 +714,15 @@ private:
     }
 
     void hello(std::uint64_t gen) {
+        // Publishes send the script's SHA1, not its text (a Redis that restarted has no scripts:
+        // loaded again on every connect; the SHA1 of the same text never changes).
+        send(cmd_, {"SCRIPT", "LOAD", std::string(detail::redis_publish_script)},
+             options_.connect_timeout, [this, gen](redisReply* r) {
+                 if (gen != gen_) return;
+                 const std::string_view sha = detail::reply_text(r);
+                 if (r == nullptr || r->type != REDIS_REPLY_STRING || sha.empty()) return fail();
+                 if (publish_sha_.empty()) publish_sha_ = sha;  // before the first up_
+             });
         const std::uint64_t candidate = epoch_ != 0 ? epoch_ : random_bits() & 0xffff'ffff'ffffu;
         send(cmd_,
              {"EVAL", std::string(detail::redis_hello_script), "3", epoch_key_, seq_key_, life_key_,
@@ -909,9 +918,10 @@ private:
     const std::string life_key_;
     const std::string dedup_prefix_;
 
-    // Set once, on the I/O thread, before the constructor returns.
+    // Set once, on the I/O thread, before up_ first becomes true (the constructor waits for it).
     std::uint64_t epoch_ = 0;
     std::string epoch_text_;
+    std::string publish_sha_;
 
     std::atomic<bool> up_{false};
     std::atomic<std::uint64_t> last_read_{0};  // the newest seq delivered (or skipped)
