@@ -394,6 +394,24 @@ TEST(redis_backplane, a_redis_that_stops_answering_fails_publishes_within_the_ti
     EXPECT_TRUE(collect(s, 1, 200ms).empty());
 }
 
+TEST(redis_backplane, a_flushed_script_cache_costs_one_failed_publish_not_the_node) {
+    crier_test::redis_server redis;
+    node a = make_node(redis, "a");
+    auto s = a.hub->subscribe({.channels = {"c"}});
+    ASSERT_EQ(redis.command({"SCRIPT", "FLUSH"}), "OK");
+    auto first = a.hub->publish("c", "t:x", "1");
+    EXPECT_EQ(first.error, crier::errc::backplane_unavailable);  // NOSCRIPT: reported, not lost
+    crier::publish_result again;
+    EXPECT_TRUE(eventually([&] {
+        again = a.hub->publish("c", "t:x", "2");
+        return static_cast<bool>(again);
+    }));
+    auto got = collect(s, 1);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].data, "2");
+    EXPECT_TRUE(collect(s, 1, 100ms).empty());
+}
+
 TEST(redis_backplane, concurrent_publishers_on_every_node_one_order_no_gap_no_duplicate) {
     crier_test::redis_server redis;
     std::vector<node> nodes;
