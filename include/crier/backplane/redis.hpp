@@ -348,8 +348,10 @@ return {e, string.format('%d', s), l}
 ///   ordered it: publish with a dedup key to retry it safely.
 ///
 /// @par Thread Safety
-/// Every member function may be called from any thread, except that publish() and read_log()
-/// fail when called on its own I/O thread (from inside the hub's delivery).
+/// Every member function may be called from any thread, except that publish(), read_log() and
+/// catch_up() fail at once when called on its own I/O thread: from inside the hub's delivery,
+/// e.g. a subscription's on_ready or a presence hook that publishes. Deliveries and `resync`s
+/// reach the hub on that thread.
 class redis_backplane final : public backplane {
 public:
     /// Connects (waiting up to connect_timeout) and joins the cluster's epoch. Throws
