@@ -121,9 +121,7 @@ public:
         return out;
     }
 
-private:
-    bool ping() const { return command({"PING"}) == "PONG"; }
-
+    /// A port on 127.0.0.1 that was free a moment ago.
     static std::uint16_t free_port() {
         const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
         sockaddr_in addr{};
@@ -138,6 +136,9 @@ private:
         ::close(fd);
         return ntohs(addr.sin_port);
     }
+
+private:
+    bool ping() const { return command({"PING"}) == "PONG"; }
 
     std::uint16_t port_;
     std::string dir_;
