@@ -338,6 +338,8 @@ return {e, string.format('%d', s), l}
 ///   hub's replays that local history cannot (XRANGE).
 /// - **Dedup:** a publisher's dedup key is `SET ... PX window` in the same script: a key seen on
 ///   any node suppresses the same key on every other node within the window.
+/// - **Status:** connected, errors, reconnects, and lag: the newest seq this node knows was
+///   ordered (its own publishes, its reads, a catch_up()) minus the newest it delivered.
 /// - **Failure:** while Redis is unreachable publish() fails at once with
 ///   errc::backplane_unavailable (nothing is delivered, not even locally: ids are the
 ///   cluster's, and a node cannot give one alone), status() says disconnected, and the
