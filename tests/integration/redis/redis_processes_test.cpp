@@ -75,7 +75,7 @@ private:
     pid_t pid_ = -1;
 };
 
-crier::test::http_reply publish(const server_process& n, const std::string& data) {
+[[maybe_unused]] crier::test::http_reply publish(const server_process& n, const std::string& data) {
     return crier::test::request(
         n.port(), "POST", "/api/realtime/publish?user=pub", {"Content-Type: application/json"},
         R"({"channels":["horses"],"type":"horses:updated","data":")" + data + "\"}");
