@@ -75,7 +75,8 @@ struct redis_options {
     /// Longest wait before reconnecting. Default: 5 s.
     std::chrono::milliseconds reconnect_max = std::chrono::seconds(5);
     /// Events the stream keeps at least (XADD MAXLEN ~; Redis trims whole blocks past it): the
-    /// history any node can replay from Redis. Default: 10000.
+    /// history any node can replay from Redis. There is no byte bound: Redis holds about this
+    /// many times the average event. Default: 10000.
     std::size_t log_events = 10000;
     /// Events older than this are not replayed from the stream (the local rings' age bound).
     /// Default: 1 hour.
