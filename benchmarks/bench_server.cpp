@@ -2,13 +2,20 @@
 // The server the fan-out load benchmark drives: crier's embedded server with benchmark-friendly
 // settings (no rate limit, user taken from `?user=`, everyone may publish). Never expose it.
 #include <crier/adapters/server.hpp>
+#if defined(CRIER_BENCH_REDIS)
+#    include <crier/backplane/redis.hpp>
+#endif
 
 #include <fmt/format.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <memory>
+#include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
+#include <utility>
 
 namespace {
 volatile std::sig_atomic_t stop_requested = 0;
@@ -21,6 +28,8 @@ int main(int argc, char** argv) {
     std::uint16_t port = 8090;
     std::size_t threads = 1;
     double duration = 0;
+    std::string redis_url;  // several bench servers on one Redis
+    std::string node_name;
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view arg = argv[i];
         if (arg == "--port") {
@@ -29,15 +38,37 @@ int main(int argc, char** argv) {
             threads = static_cast<std::size_t>(std::atoi(argv[i + 1]));
         } else if (arg == "--duration") {
             duration = std::atof(argv[i + 1]);
+        } else if (arg == "--redis") {
+            redis_url = argv[i + 1];
+        } else if (arg == "--node-name") {
+            node_name = argv[i + 1];
         } else {
-            fmt::print(stderr, "usage: {} [--port N] [--threads N] [--duration S]\n", argv[0]);
+            fmt::print(stderr,
+                       "usage: {} [--port N] [--threads N] [--duration S] [--redis URL] "
+                       "[--node-name NAME]\n",
+                       argv[0]);
             return 2;
         }
     }
-    crier::hub hub({.rate_limit = 0,
-                    .max_channels_per_subscription = 8,
-                    .max_connections_per_user = 0,
-                    .idle_timeout = std::chrono::hours(1)});
+    crier::hub_options hub_options{.rate_limit = 0,
+                                   .max_channels_per_subscription = 8,
+                                   .max_connections_per_user = 0,
+                                   .idle_timeout = std::chrono::hours(1)};
+    if (!redis_url.empty()) {
+#if defined(CRIER_BENCH_REDIS)
+        try {
+            hub_options.backplane = std::make_shared<crier::redis_backplane>(
+                crier::redis_options{.url = redis_url, .node_name = node_name});
+        } catch (const std::system_error& e) {
+            fmt::print(stderr, "cannot join Redis at {}: {}\n", redis_url, e.what());
+            return 1;
+        }
+#else
+        fmt::print(stderr, "--redis needs crier::redis (hiredis) at build time\n");
+        return 2;
+#endif
+    }
+    crier::hub hub(std::move(hub_options));
     crier::adapters::http_server server(
         hub, {.port = port,
               .threads = threads,

@@ -13,7 +13,7 @@ set(CRIER_INSTALL_CMAKEDIR "${_crier_cmake_dir}" CACHE STRING
 
 install(TARGETS crier EXPORT crierTargets FILE_SET HEADERS)
 install(EXPORT crierTargets NAMESPACE crier:: DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
-foreach(_c IN LISTS CRIER_COMPONENTS)  # one export set each: only their users need OpenSSL
+foreach(_c IN LISTS CRIER_COMPONENTS)  # one export set each: only their users need OpenSSL/hiredis
   install(TARGETS crier_${_c} EXPORT crier-${_c}Targets FILE_SET HEADERS)
   install(EXPORT crier-${_c}Targets NAMESPACE crier:: DESTINATION "${CRIER_INSTALL_CMAKEDIR}")
 endforeach()

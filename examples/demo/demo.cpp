@@ -5,6 +5,9 @@
 // every open window in sync. Ctrl-C stops it gracefully (every stream gets a jittered `retry:`).
 #include <crier/adapters/server.hpp>
 #include <crier/crier.hpp>
+#if defined(CRIER_DEMO_REDIS)
+#    include <crier/backplane/redis.hpp>
+#endif
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -15,16 +18,20 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <tuple>
+#include <utility>
 #include <variant>
 
 #ifndef CRIER_DEMO_WEB_DIR
@@ -393,6 +400,8 @@ int main(int argc, char** argv) {
     std::string js_dir = CRIER_DEMO_JS_DIR;
     double duration = 0;  // seconds; 0 = until Ctrl-C
     std::size_t history = 50;
+    std::string redis_url;  // several demo nodes on one Redis behave as one hub
+    std::string node_name;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
@@ -405,10 +414,15 @@ int main(int argc, char** argv) {
             duration = std::atof(argv[++i]);
         } else if (arg == "--history" && i + 1 < argc) {
             history = static_cast<std::size_t>(std::atoi(argv[++i]));
+        } else if (arg == "--redis" && i + 1 < argc) {
+            redis_url = argv[++i];
+        } else if (arg == "--node-name" && i + 1 < argc) {
+            node_name = argv[++i];
         } else {
             fmt::print(stderr,
                        "usage: {} [--port N (0: any free port)] [--web DIR] [--js DIR] "
-                       "[--duration SECONDS] [--history EVENTS_PER_CHANNEL]\n",
+                       "[--duration SECONDS] [--history EVENTS_PER_CHANNEL] "
+                       "[--redis redis://[:password@]host:port[/db]] [--node-name NAME]\n",
                        argv[0]);
             return 2;
         }
@@ -417,7 +431,22 @@ int main(int argc, char** argv) {
     // The seed's defaults, but a generous rate limit so a person clicking fast is never batched
     // (crier.js would unpack a batch anyway), and history as asked (tests shrink it to provoke
     // `resync`).
-    crier::hub hub({.history_size = history, .rate_limit = 600});
+    crier::hub_options hub_options{.history_size = history, .rate_limit = 600};
+    if (!redis_url.empty()) {
+#if defined(CRIER_DEMO_REDIS)
+        try {
+            hub_options.backplane = std::make_shared<crier::redis_backplane>(
+                crier::redis_options{.url = redis_url, .node_name = node_name});
+        } catch (const std::system_error& e) {
+            fmt::print(stderr, "cannot join Redis at {}: {}\n", redis_url, e.what());
+            return 1;
+        }
+#else
+        fmt::print(stderr, "--redis needs crier::redis (hiredis) at build time\n");
+        return 2;
+#endif
+    }
+    crier::hub hub(std::move(hub_options));
     stable app(hub);
 
     crier::adapters::server_options options{

@@ -19,6 +19,9 @@ run("${BINARY_DIR}/consumer")
 if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
   message(FATAL_ERROR "consumer printed the wrong frame:\n${out}")
 endif()
+if(EXISTS "${BINARY_DIR}/consumer-redis")  # the redis component, when it was installed
+  run("${BINARY_DIR}/consumer-redis")
+endif()
 
 if(NOT KIND STREQUAL "find_package")
   run("${CMAKE_CTEST_COMMAND}" --test-dir "${BINARY_DIR}" -N)

@@ -42,8 +42,8 @@ namespace crier::adapters {
 ///   (`id` null for a held event: it takes its id when its batch is flushed).
 /// - `POST disconnect`: admin only (authorize_stats): `{"user_id":…}` or `{"channel":…}`, with
 ///   optional `"refuse_reconnect_ms":N`; ends those streams and answers `{"closed":N}`.
-/// - `GET metrics`: Prometheus text, admin only. `GET health`: `{"status":"ok"}`, 503 while
-///   stopping.
+/// - `GET metrics`: Prometheus text, admin only. `GET health`: `{"status":"ok"}`
+///   (`"degraded"` while the backplane is away), 503 while stopping.
 ///
 /// Every error is a JSON body `{"error":{"status":…,"code":…,"message":…}}` with the matching
 /// status (400, 401, 403, 404, 405, 408, 413, 415, 429, 431, 501, 503, 505).

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <span>
 #include <string_view>
@@ -41,6 +42,35 @@ struct backplane_event {
     /// backplane that delivers synchronously (saves re-encoding). Never carried between
     /// machines: events from other nodes arrive with null.
     void* origin = nullptr;
+    /// The publisher's dedup key (empty: none). A backplane shared by several nodes checks it
+    /// cluster-wide: a key it saw within `dedup_window` is not published again, and publish()
+    /// sets `duplicate` and `id` (the first one's id) instead. The hub checked it locally first.
+    std::string_view dedup_key = {};
+    /// How long a dedup key is remembered (the hub's hub_options::dedup_window).
+    std::chrono::milliseconds dedup_window = {};
+    /// Set by publish(): the key was seen on another node; nothing was published.
+    bool duplicate = false;
+};
+
+/// A backplane's health, for stats, `/metrics` and `/health`.
+struct backplane_status {
+    /// False while the backplane cannot order events (publishes fail; the node is degraded).
+    bool connected = true;
+    /// Events ordered cluster-wide that this node has not delivered yet.
+    std::uint64_t lag = 0;
+    /// Failures so far: lost connections, timed-out or failed commands.
+    std::uint64_t errors = 0;
+    /// Connections re-established so far.
+    std::uint64_t reconnects = 0;
+};
+
+/// What backplane::read_log() handed over.
+struct backplane_log {
+    /// True when it handed over every event after `since` that was ordered up to `until`
+    /// (false: some are gone from the log, or the log cannot be read).
+    bool complete = false;
+    /// The newest seq the read covered (`since` when it handed over nothing).
+    std::uint64_t until = 0;
 };
 
 /// Where a backplane delivers ordered events: the hub's local fan-out (history, subscriptions).
@@ -86,6 +116,27 @@ public:
     /// other nodes). Returns an error (errc::backplane_unavailable)
     /// when it cannot; the event is then not published.
     virtual std::error_code publish(backplane_event& event) noexcept = 0;
+
+    /// Its health. The default: always connected (an in-process backplane).
+    [[nodiscard]] virtual backplane_status status() const noexcept { return {}; }
+
+    /// Waits (bounded) until the event `seq` has been delivered here, for a client that saw it
+    /// on a node ahead of this one. False when no such event was ordered, or on timeout. The
+    /// default: nothing to wait for.
+    virtual bool catch_up(std::uint64_t seq) noexcept {
+        static_cast<void>(seq);
+        return false;
+    }
+
+    /// Hands every event after `since` still in a shared log to `each`, in seq order, on the
+    /// calling thread (channels, type, data, items and id set; origin null). The hub calls it
+    /// outside its locks when its own history cannot serve a replay (a node that started
+    /// after those events, or a client coming from another node). The default has no log.
+    virtual backplane_log read_log(
+        std::uint64_t since, const std::function<void(const backplane_event&)>& each) noexcept {
+        static_cast<void>(each);
+        return {.complete = false, .until = since};
+    }
 };
 
 /// The backplane of a hub alone in its process: a counter under a mutex, delivering each event

@@ -37,6 +37,10 @@ struct hub_stats {
     std::uint64_t rate_limited = 0;  ///< events over a rate limit (held or rejected)
     std::uint64_t batched = 0;       ///< `batch` events flushed
     sse::event_id current_id = {};   ///< the newest event's id
+    // Backplane (backplane::status(); an in-process one is always connected)
+    bool backplane_connected = true;     ///< false: publishes fail, the node is degraded
+    std::uint64_t backplane_lag = 0;     ///< events ordered cluster-wide, not delivered here yet
+    std::uint64_t backplane_errors = 0;  ///< lost connections, failed or timed-out commands
 
     /// The seed's stats document and the rest of these fields, as one JSON object:
     /// `{"connectedClients":42,"channels":["global",...],"eventHistorySize":150,

@@ -190,4 +190,35 @@ TEST(backplane, hub_detaches_when_destroyed) {
     EXPECT_FALSE(bp->publish(e));  // no sink: nothing dangles
 }
 
+TEST(backplane, a_hub_does_not_claim_history_from_before_its_start_or_a_lost_continuity) {
+    auto bp = std::make_shared<test_backplane>();  // seq 100 when the hub starts
+    crier::hub h({.rate_limit = 0, .backplane = bp});
+    // Events 1..100 were ordered before this hub: it cannot know what they held.
+    auto before = h.subscribe({.channels = {"a"}, .last_event_id = "77-90"});
+    auto got = crier_test::drain(before);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "resync");
+    EXPECT_NE(got[0].data.find("evicted"), std::string::npos);
+    ASSERT_TRUE(h.publish("a", "t:x", "1"));  // 101
+    auto since_start = h.subscribe({.channels = {"a"}, .last_event_id = "77-100"});
+    EXPECT_EQ(crier_test::seqs(crier_test::drain(since_start)), (std::vector<std::uint64_t>{101}));
+    // The backplane lost events after 101: replays from before the loss are not complete.
+    bp->lose("backplane_gap");
+    ASSERT_TRUE(h.publish("a", "t:x", "2"));  // 102
+    auto across = h.subscribe({.channels = {"a"}, .last_event_id = "77-100"});
+    got = crier_test::drain(across);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "resync");
+    auto after = h.subscribe({.channels = {"a"}, .last_event_id = "77-101"});
+    EXPECT_EQ(crier_test::seqs(crier_test::drain(after)), (std::vector<std::uint64_t>{102}));
+}
+
+TEST(backplane, stats_carry_the_backplane_status) {
+    crier::hub h({.rate_limit = 0});
+    const crier::hub_stats st = h.stats();
+    EXPECT_TRUE(st.backplane_connected);
+    EXPECT_NE(st.to_json().find(R"("backplane":{"connected":true,"lag":0,"errors":0})"),
+              std::string::npos);
+}
+
 }  // namespace

@@ -77,6 +77,7 @@ public:
           channels_(presence_, static_cast<bool>(options_.on_presence)),
           history_(options_) {
         current_seq_.store(backplane_->last_id().seq, std::memory_order_relaxed);
+        history_floor_ = current_seq_.load(std::memory_order_relaxed);
         backplane_->attach(this);
     }
 
@@ -126,24 +127,7 @@ public:
         auto* ctx = ev.origin != nullptr ? static_cast<publish_context*>(ev.origin) : &local;
         bool encoded = true;
         try {
-            if (!ctx->record && ev.items != 0) {
-                // A flushed batch: its items take the seqs just below its own, written in here
-                // (the same on every node, whoever published it).
-                std::string data;
-                insert_batch_item_ids(ev.data,
-                                      ev.id.epoch == epoch_
-                                          ? std::string_view(id_prefix_)
-                                          : std::string_view(id_prefix(ev.id.epoch)),
-                                      ev.id.seq - ev.items, data);
-                ctx->record = encode_record(ev.type, data, ev.channels, steady_of(ev.time));
-            } else if (!ctx->record) {
-                ctx->record = encode_record(ev.type, ev.data, ev.channels, steady_of(ev.time));
-            }
-            if (ev.id.epoch == epoch_) {
-                stamp(*ctx->record, id_prefix_, ev.id.seq);
-            } else {  // a backplane that changed epoch under us: still a correct id
-                stamp(*ctx->record, id_prefix(ev.id.epoch), ev.id.seq);
-            }
+            ctx->record = encode_event(ev, std::move(ctx->record));
         } catch (...) {
             encoded = false;
         }
@@ -165,6 +149,7 @@ public:
         notify_list notify;
         {
             std::lock_guard lock(mutex_);
+            history_floor_ = current_seq_.load(std::memory_order_relaxed);
             resync_all_locked(reason, notify);
         }
         after_unlock(notify);
@@ -209,6 +194,14 @@ public:
             }
         }
 
+        // An id from a node ahead of this one (same epoch): wait for it here, not resync.
+        if (replay && since > current_seq_.load(std::memory_order_acquire)) {
+            static_cast<void>(backplane_->catch_up(since));
+        }
+        // Fetched before the sequencer's lock: reading a shared log may wait on the network.
+        remote_replay remote;
+        if (replay && resync_reason == nullptr) remote = fetch_remote(since, names);
+
         auto s = std::make_shared<subscription_state>();
         s->hub = weak_from_this();
         s->user_id = std::move(o.user_id);
@@ -243,7 +236,8 @@ public:
                 s->start = {epoch_, current};
                 if (replay && since > current) resync_reason = "unknown_id";
                 if (resync_reason == nullptr && replay) {
-                    resync_reason = replay_locked(*s, since, names);
+                    resync_reason = remote.used ? replay_remote_locked(*s, since, names, remote)
+                                                : replay_locked(*s, since, names);
                 }
                 if (resync_reason != nullptr) {
                     std::lock_guard slock(s->mutex);
@@ -360,6 +354,10 @@ public:
 
     hub_stats stats() {
         hub_stats st;
+        const backplane_status bs = backplane_->status();
+        st.backplane_connected = bs.connected;
+        st.backplane_lag = bs.lag;
+        st.backplane_errors = bs.errors;
         {
             auto lock = dedup_.lock();
             st.dedup_keys = dedup_.size();
@@ -610,8 +608,16 @@ private:
                                .time = system_of(now),
                                .items = items,
                                .origin = &ctx};
+            if (dedup_lock.owns_lock()) {
+                ev.dedup_key = dedup_key;
+                ev.dedup_window = options_.dedup_window;
+            }
             if (auto ec = backplane_->publish(ev)) return {.error = ec};
             if (dedup_lock.owns_lock()) dedup_.insert(dedup_key, ev.id, now);
+            if (ev.duplicate) {  // seen on another node
+                deduplicated_.fetch_add(1, std::memory_order_relaxed);
+                return {.id = ev.id, .duplicate = true};
+            }
             return {.id = ev.id};
         } catch (const std::bad_alloc&) {
             return {.error = out_of_memory()};
@@ -674,8 +680,9 @@ private:
 
     bool collect_locked(std::uint64_t since, std::span<const std::string_view> names,
                         std::vector<const record_ptr*>& out) {
-        return history_.collect(channels_, since, current_seq_.load(std::memory_order_relaxed),
-                                names, out);
+        const bool complete = history_.collect(
+            channels_, since, current_seq_.load(std::memory_order_relaxed), names, out);
+        return complete && since >= history_floor_;
     }
 
     /// Queues the replay after `since`; returns the resync reason when it cannot be complete.
@@ -684,6 +691,12 @@ private:
         std::vector<std::string_view> views(names.begin(), names.end());
         std::vector<const record_ptr*> refs;
         if (!collect_locked(since, views, refs)) return "evicted";
+        return queue_replay_locked(s, refs);
+    }
+
+    /// Queues these records as the replay; returns the resync reason when they do not fit.
+    const char* queue_replay_locked(subscription_state& s,
+                                    std::span<const record_ptr* const> refs) {
         std::lock_guard slock(s.mutex);
         std::size_t frames = 0;
         std::size_t bytes = 0;
@@ -701,6 +714,79 @@ private:
         s.queued_bytes = bytes;
         delivered_ += frames;
         return nullptr;
+    }
+
+    // -- Replay from the backplane's log (a shared log: other nodes, or before this hub) -------
+
+    /// The frame of an event from the backplane, its id stamped (`record`: already encoded by
+    /// the publishing call, or null). A `batch`'s items get the seqs just below its own, written
+    /// in here (the same on every node, whoever published it).
+    record_ptr encode_event(const backplane_event& ev, record_ptr record) const {
+        const std::string other = ev.id.epoch == epoch_ ? std::string() : id_prefix(ev.id.epoch);
+        // A backplane that changed epoch under us still gets correct ids.
+        const std::string_view prefix = ev.id.epoch == epoch_ ? id_prefix_ : other;
+        if (!record && ev.items != 0) {
+            std::string data;
+            insert_batch_item_ids(ev.data, prefix, ev.id.seq - ev.items, data);
+            record = encode_record(ev.type, data, ev.channels, steady_of(ev.time));
+        } else if (!record) {
+            record = encode_record(ev.type, ev.data, ev.channels, steady_of(ev.time));
+        }
+        stamp(*record, prefix, ev.id.seq);
+        return record;
+    }
+
+    /// A replay's events read from the backplane's log (outside the locks).
+    struct remote_replay {
+        bool used = false;  ///< local history could not serve it; these are the log's events
+        backplane_log log;
+        std::vector<record_ptr> records;  ///< on the subscription's channels, in seq order
+    };
+
+    remote_replay fetch_remote(std::uint64_t since, const std::vector<std::string>& names) {
+        remote_replay out;
+        {
+            std::lock_guard lock(mutex_);
+            std::vector<std::string_view> views(names.begin(), names.end());
+            std::vector<const record_ptr*> refs;
+            if (collect_locked(since, views, refs)) return out;
+        }
+        out.used = true;
+        bool failed = false;
+        out.log = backplane_->read_log(since, [&](const backplane_event& ev) {
+            if (failed) return;
+            try {
+                for (std::string_view c : ev.channels) {
+                    for (const std::string& n : names) {
+                        if (!matches(n, c)) continue;
+                        out.records.push_back(encode_event(ev, nullptr));
+                        return;
+                    }
+                }
+            } catch (...) {
+                failed = true;  // an incomplete replay: resync
+            }
+        });
+        if (failed) out.log.complete = false;
+        return out;
+    }
+
+    /// Queues the log's events up to the current seq, then local history after the log's end.
+    const char* replay_remote_locked(subscription_state& s, std::uint64_t since,
+                                     const std::vector<std::string>& names,
+                                     const remote_replay& remote) {
+        if (!remote.log.complete) return "evicted";
+        const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
+        std::vector<const record_ptr*> refs;
+        for (const record_ptr& r : remote.records) {
+            if (r->seq > since && r->seq <= current) refs.push_back(&r);
+        }
+        if (remote.log.until < current) {  // delivered here after the read: local history
+            std::vector<std::string_view> views(names.begin(), names.end());
+            const std::uint64_t from = std::max(remote.log.until, since);
+            if (!collect_locked(from, views, refs)) return "evicted";
+        }
+        return queue_replay_locked(s, refs);
     }
 
     // -- Fan-out (mutex_ held) ----------------------------------------------------------------
@@ -815,6 +901,9 @@ private:
     std::uint64_t resyncs_ = 0;
     std::uint64_t overflows_ = 0;
     std::uint64_t batched_ = 0;
+    /// Replays after a seq below this are not known complete here: this hub started later, or
+    /// the backplane lost continuity since (both ask the backplane's log instead).
+    std::uint64_t history_floor_ = 0;
 };
 
 }  // namespace crier::detail

@@ -550,6 +550,11 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("overflows_total", "counter", "Subscription queue overflows.", s.overflows);
     metric("rate_limited_total", "counter", "Events over a rate limit.", s.rate_limited);
     metric("batches_total", "counter", "Batch events flushed.", s.batched);
+    metric("backplane_connected", "gauge", "1 while the backplane orders events.",
+           s.backplane_connected ? 1 : 0);
+    metric("backplane_lag", "gauge", "Events ordered cluster-wide, not delivered here yet.",
+           s.backplane_lag);
+    metric("backplane_errors_total", "counter", "Backplane failures.", s.backplane_errors);
     metric("http_connections", "gauge", "Open HTTP connections.", open_.load());
     metric("http_requests_total", "counter", "HTTP requests routed.", requests_.load());
     metric("http_streams_opened_total", "counter", "SSE streams opened.",
@@ -566,9 +571,11 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
 
 CRIER_DECL http::response server_state::route_health() const {
     const bool up = !stopping() && !hub_.stopped();
-    http::response r =
-        json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", up ? R"("ok")" : R"("stopping")",
-                            json_string(sse::to_string(hub_.current_id()))));
+    // Degraded, not down: local streams are still served while the backplane is away.
+    const bool degraded = up && !hub_.stats().backplane_connected;
+    const char* status = !up ? R"("stopping")" : degraded ? R"("degraded")" : R"("ok")";
+    http::response r = json_ok(fmt::format(R"({{"status":{},"currentId":{}}})", status,
+                                           json_string(sse::to_string(hub_.current_id()))));
     r.status = up ? 200 : 503;
     return r;
 }
