@@ -4,6 +4,7 @@
 #ifndef CRIER_TESTS_SUPPORT_RAW_CLIENT_HPP
 #define CRIER_TESTS_SUPPORT_RAW_CLIENT_HPP
 
+#include <crier/client/chunked_decoder.hpp>
 #include <crier/sse/parser.hpp>
 
 #include <cctype>
@@ -231,7 +232,7 @@ public:
             return head_.has_value();
         });
         if (!head_) throw std::runtime_error("no response head");
-        raw_ = buffer;
+        chunked_ = lower(head_->header("transfer-encoding")) == "chunked";
         if (head_->status == 200) {
             feed(buffer);
         } else {
@@ -263,7 +264,6 @@ public:
     bool poll() {
         std::string chunk;
         if (!conn_.read_some(chunk, 0ms)) eof_ = true;
-        raw_ += chunk;
         feed(chunk);
         return !eof_;
     }
@@ -303,13 +303,26 @@ private:
             if (eof_ || test_clock::now() >= deadline) return done();
             std::string chunk;
             if (!conn_.read_some(chunk, 20ms)) eof_ = true;
-            raw_ += chunk;
             feed(chunk);
         }
         return true;
     }
 
-    void feed(std::string_view chunk) {
+    // The body's bytes, de-chunked when the server sent `Transfer-Encoding: chunked` (as
+    // cpp-httplib's content providers do); raw() is what the SSE parser saw.
+    void feed(std::string_view bytes) {
+        if (!chunked_) return parse(bytes);
+        std::size_t consumed = 0;
+        std::string body;
+        if (decoder_.decode(bytes, consumed, [&](std::string_view d) { body.append(d); })) {
+            throw std::runtime_error("malformed chunked body");
+        }
+        if (decoder_.done()) eof_ = true;
+        parse(body);
+    }
+
+    void parse(std::string_view chunk) {
+        raw_.append(chunk);
         (void)parser_.feed(chunk, [&](const crier::sse::event& e) {
             events_.push_back(
                 {std::string(e.type), std::string(e.data), std::string(e.last_event_id)});
@@ -318,6 +331,8 @@ private:
 
     raw_connection conn_;
     std::optional<response_head> head_;
+    bool chunked_ = false;
+    crier::client::chunked_decoder decoder_;
     crier::sse::parser parser_;
     std::vector<received> events_;
     std::string raw_;
