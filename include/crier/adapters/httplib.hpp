@@ -72,7 +72,15 @@ inline void write_response(const http::response& r, httplib::Response& res) {
     for (const auto& [name, value] : r.headers) res.set_header(name, value);
     if (!res.has_header("Cache-Control")) res.set_header("Cache-Control", "no-store");
     if (r.close) res.set_header("Connection", "close");
-    if (!r.content_type.empty()) {
+    if (r.status == 204 || r.status == 304) {
+        // httplib gives a response with neither body nor provider `Content-Length: 0`, which
+        // these must not carry (RFC 9110, 8.6); an empty provider has no length to send.
+        res.set_content_provider(0, r.content_type.empty() ? "text/plain" : r.content_type,
+                                 [](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                     sink.done();
+                                     return true;
+                                 });
+    } else if (!r.content_type.empty()) {
         res.set_content(r.body, r.content_type);
     } else {
         res.body = r.body;
