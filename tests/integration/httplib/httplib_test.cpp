@@ -219,4 +219,48 @@ TEST(httplib_adapter, stop_tells_open_streams_to_come_back_later_and_ends_them) 
     EXPECT_NE(s.raw().find("retry: ", before), std::string::npos) << s.raw().substr(before);
 }
 
+TEST(httplib_adapter, the_readmes_snippet_serves_streams_and_routes) {
+    crier::hub hub({.rate_limit = 0});
+    httplib::Server svr;
+    const auto my_session_user = bearer;
+    // The README's "Add a crier stream to an existing cpp-httplib server", as printed there.
+    crier::adapters::stream_service service(hub);  // heartbeats, idle close, graceful shutdown
+    crier::adapters::router router(service);       // crier's routes (prefix, authorize, ...)
+    crier::adapters::httplib_streams streams(service, router, 64);  // at most 64 streams at once
+    svr.new_task_queue = [] { return new httplib::ThreadPool(64 + 8); };  // streams + the rest
+    svr.set_write_timeout(service.settings().write_timeout);  // a stream's write deadline
+    auto crier_route = [&](const httplib::Request& req, httplib::Response& res) {
+        if (auto who = my_session_user(req)) return streams.serve(req, res, *who);
+        const auto refused = crier::http::json_error(401, "unauthorized", "log in first");
+        crier::adapters::write_response(refused, res);
+    };
+    svr.Get("/api/realtime/.*", crier_route);
+    svr.Post("/api/realtime/.*", crier_route);
+    std::signal(SIGPIPE, SIG_IGN);  // httplib 0.11 writes without MSG_NOSIGNAL
+    // (end of the snippet)
+
+    const int port = svr.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port, 0);
+    std::thread server([&] { svr.listen_after_bind(); });
+    {
+        sse_stream s(static_cast<std::uint16_t>(port), events + "?channel=news", {auth("r")});
+        ASSERT_EQ(s.head().status, 200);
+        ASSERT_TRUE(s.wait_for_events(1));
+        const auto published =
+            request(static_cast<std::uint16_t>(port), "POST", "/api/realtime/publish",
+                    {auth("admin"), "Content-Type: application/json"},
+                    R"({"channels":["news"],"type":"news:posted","data":"1"})");
+        EXPECT_EQ(published.status(), 200) << published.body;
+        ASSERT_TRUE(s.wait_for_events(2));
+        EXPECT_EQ(s.events()[1].type, "news:posted");
+        EXPECT_EQ(sse_stream(static_cast<std::uint16_t>(port), events).head().status, 401);
+        // The stop the README describes.
+        service.shutdown();
+        EXPECT_TRUE(eventually([&] { return streams.active() == 0; }, 3s));
+        EXPECT_TRUE(s.wait_for_eof(3s));
+    }
+    svr.stop();
+    server.join();
+}
+
 }  // namespace crier::test
