@@ -20,6 +20,10 @@ if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
   message(FATAL_ERROR "consumer printed the wrong frame:\n${out}")
 endif()
 
+if(EXISTS "${BINARY_DIR}/consumer-httplib")
+  run("${BINARY_DIR}/consumer-httplib")
+endif()
+
 if(NOT KIND STREQUAL "find_package")
   run("${CMAKE_CTEST_COMMAND}" --test-dir "${BINARY_DIR}" -N)
   if(NOT out MATCHES "Total Tests: 0")
