@@ -176,18 +176,25 @@ private:
 
         // One step of httplib's provider loop: write what next() gives; false ends the
         // connection (the peer is gone, or the stream is over).
-        bool pump(httplib::DataSink& sink) {
+        bool pump(httplib::DataSink& sink) noexcept {
             if (!stream) return false;
-            const auto c = stream->next(max_wait_);
-            if (!c.bytes.empty() && !sink.write(c.bytes.data(), c.bytes.size())) {
-                stream->abandon(errc::peer_closed);
+            try {
+                const auto c = stream->next(max_wait_);
+                if (!c.bytes.empty() && !sink.write(c.bytes.data(), c.bytes.size())) {
+                    stream->abandon(errc::peer_closed);
+                    return false;
+                }
+                if (!c.end) return true;
+                // The last chunk, then close the connection (false), as every crier transport
+                // does: a client that reconnects opens a new one.
+                sink.done();
+                return false;
+            } catch (...) {
+                // httplib does not catch around its providers, so an exception (out of memory)
+                // would end the process: this stream ends instead.
+                stream->abandon(errc::closed);
                 return false;
             }
-            if (!c.end) return true;
-            // The last chunk, then close the connection (false), as every crier transport
-            // does: a client that reconnects opens a new one.
-            sink.done();
-            return false;
         }
 
         void release() noexcept {
