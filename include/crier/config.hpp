@@ -5,6 +5,12 @@
 
 #include <crier/version.hpp>
 
+// A standard header before any Asio header, in every translation unit: Asio detects library
+// features (e.g. std::aligned_alloc for its handler memory) from macros the standard library's
+// configuration defines, and two translation units that detect differently disagree about how
+// that memory is freed (an ODR violation that corrupts the heap).
+#include <cstddef>
+
 // Header-only by default: every x.hpp includes its impl/x.ipp and functions are `inline`.
 // With CRIER_SEPARATE_COMPILATION the .ipp files are compiled once, by src/crier.cpp.
 #if !defined(CRIER_SEPARATE_COMPILATION)

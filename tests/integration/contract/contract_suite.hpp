@@ -5,12 +5,16 @@
 #ifndef CRIER_TESTS_CONTRACT_CONTRACT_SUITE_HPP
 #define CRIER_TESTS_CONTRACT_CONTRACT_SUITE_HPP
 
+#include <crier/client.hpp>
 #include <crier/sse/event_id.hpp>
 
+#include <asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -285,6 +289,62 @@ TEST_P(stream_contract, kick_by_user_and_by_channel_then_204_after_close) {
     EXPECT_TRUE(t->hub().reopen_channel("stable:7"));
     sse_stream back(t->port(), events + "?channel=stable:7", {auth("u2")});
     EXPECT_EQ(back.head().status, 200);
+}
+
+// crier's own EventSource client: a kicked stream reconnects (on the server's `retry:`) and
+// resumes with nothing lost or doubled; a channel closed with refuse_reconnect answers 204, and
+// the client stops for good, as a browser does.
+TEST_P(stream_contract, crier_client_resumes_after_a_kick_and_stops_on_204) {
+    auto c = config();
+    c.streams.retry = 50ms;
+    auto t = start(c);
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::vector<std::string> data;
+    int connected = 0;
+    std::optional<crier::client::state_change> closed;
+    asio::io_context io;
+    crier::client::event_source source(
+        io, "http://127.0.0.1:" + std::to_string(t->port()) + events + "?channel=room",
+        {.headers = {{"Authorization", "Bearer u5"}}, .jitter = [] { return 1.0; }});
+    auto record = [&](auto&& f) {
+        {
+            std::lock_guard lock(mutex);
+            f();
+        }
+        changed.notify_all();
+    };
+    source.on("connected", [&](const crier::client::event&) { record([&] { ++connected; }); });
+    source.on("room:msg",
+              [&](const crier::client::event& e) { record([&] { data.emplace_back(e.data); }); });
+    source.on_state([&](const crier::client::state_change& sc) {
+        if (sc.state == crier::client::ready_state::closed) record([&] { closed = sc; });
+    });
+    source.start();
+    std::thread runner([&] { io.run(); });
+    auto wait = [&](auto pred) {
+        std::unique_lock lock(mutex);
+        return changed.wait_for(lock, 5s, pred);
+    };
+    EXPECT_TRUE(wait([&] { return connected == 1; }));
+    for (int i = 0; i < 3; ++i) t->hub().publish("room", "room:msg", std::to_string(i));
+    EXPECT_TRUE(wait([&] { return data.size() == 3; }));
+    EXPECT_EQ(t->hub().disconnect_user("u5"), 1u);
+    // Published while the client is away: replayed on its return.
+    for (int i = 3; i < 6; ++i) t->hub().publish("room", "room:msg", std::to_string(i));
+    EXPECT_TRUE(wait([&] { return connected == 2; }));
+    EXPECT_TRUE(wait([&] { return data.size() == 6; }));
+    t->hub().publish("room", "room:msg", "6");
+    EXPECT_TRUE(wait([&] { return data.size() == 7; }));
+    EXPECT_EQ(t->hub().close_channel("room", {.refuse_reconnect = 60s}), 1u);
+    EXPECT_TRUE(wait([&] { return closed.has_value(); }));
+    source.close();
+    runner.join();
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(data, (std::vector<std::string>{"0", "1", "2", "3", "4", "5", "6"}));
+    ASSERT_TRUE(closed);
+    EXPECT_EQ(closed->http_status, 204);
+    EXPECT_EQ(connected, 2);
 }
 
 TEST_P(stream_contract, two_hundred_concurrent_streams_each_receive_every_event_in_order) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "asio_host/asio_host.hpp"
+#include "contract/blocking_host.hpp"
 #include "contract/contract_suite.hpp"
 
 namespace crier::test {
@@ -109,19 +110,45 @@ private:
     std::vector<std::thread> threads_;
 };
 
+// The host's own signal handler (here: a posted handler) stops the server from one of io's
+// threads: stop() returns at once, every stream gets its `retry:`, and the host's loop runs out
+// by itself as soon as the streams have closed, long before the shutdown deadline.
+TEST(http_server_on_host_io, stop_from_the_hosts_loop_finishes_in_the_loop) {
+    asio::io_context io;
+    crier::hub hub({.rate_limit = 0});
+    auto options = embedded_options(contract_config{});
+    options.shutdown_deadline = 10s;
+    options.shutdown_retry_min = options.shutdown_retry_max = 1500ms;
+    crier::adapters::http_server server(hub, io, options);
+    server.start();
+    std::thread runner([&] { io.run(); });
+    sse_stream a(server.port(), "/api/realtime/events", {"Authorization: Bearer u1"});
+    sse_stream b(server.port(), "/api/realtime/events", {"Authorization: Bearer u2"});
+    ASSERT_TRUE(a.wait_for_events(1) && b.wait_for_events(1));
+    const auto asked = std::chrono::steady_clock::now();
+    asio::post(io, [&] { server.stop(); });
+    EXPECT_TRUE(a.wait_for_eof(3s));
+    EXPECT_TRUE(b.wait_for_eof(3s));
+    EXPECT_NE(a.raw().find("retry: 1500\n"), std::string::npos);
+    runner.join();  // io.run() returned: the server left no work behind
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 3s);
+    EXPECT_EQ(hub.stats().subscriptions, 0u);
+}
+
 template <class T>
-transport_kind kind(std::string name) {
+transport_kind kind(std::string name, bool blocking = false) {
     return {std::move(name),
             [](const contract_config& c) -> std::unique_ptr<transport> {
                 return std::make_unique<T>(c);
             },
-            false};
+            blocking};
 }
 
 INSTANTIATE_TEST_SUITE_P(asio, stream_contract,
                          ::testing::Values(kind<embedded>("embedded"),
                                            kind<embedded_on_host_io>("embedded_on_host_io"),
-                                           kind<asio_host_transport>("asio_host")),
+                                           kind<asio_host_transport>("asio_host"),
+                                           kind<blocking_host>("blocking_host", true)),
                          [](const ::testing::TestParamInfo<transport_kind>& p) {
                              return p.param.name;
                          });

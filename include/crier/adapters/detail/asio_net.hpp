@@ -4,6 +4,8 @@
 #ifndef CRIER_ADAPTERS_DETAIL_ASIO_NET_HPP
 #define CRIER_ADAPTERS_DETAIL_ASIO_NET_HPP
 
+#include <crier/config.hpp>
+
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>

@@ -119,16 +119,30 @@ CRIER_DECL void http_server::stop() {
         begin_stop();
         if (io_.stopped()) return finish_stop();  // nothing runs the host's loop any more
         // On one of the host's threads: waiting here would wedge the loop that must finish the
-        // streams. The host's loop carries the shutdown out; at the deadline a timer
-        // force-closes what is left. The timer holds what it needs, not this server.
-        auto force = std::make_shared<asio::steady_timer>(io_, state_->options().shutdown_deadline);
-        force->async_wait([force, state = state_, listener = listener_](std::error_code) {
-            state->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
-            state->streams().close_all();
-            state->streams().close_ready();
-            listener->close();
-        });
+        // streams. The host's loop carries the shutdown out: a timer checks every 20 ms and
+        // ends the server's own work (acceptor, ticker) once everything has closed, or
+        // force-closes what is left at the deadline. It holds what it needs, not this server.
         stopped_.store(true);
+        auto timer = std::make_shared<asio::steady_timer>(io_);
+        const auto deadline =
+            std::chrono::steady_clock::now() + state_->options().shutdown_deadline;
+        auto check = std::make_shared<std::function<void()>>();
+        *check = [timer, deadline, state = state_, listener = listener_,
+                  weak = std::weak_ptr<std::function<void()>>(check)] {
+            const bool empty = state->connections().size() + state->streams().streams().size() == 0;
+            if (empty || std::chrono::steady_clock::now() >= deadline) {
+                state->connections().for_each([](detail::tracked& t) { t.on_force_close(); });
+                state->streams().close_all();
+                state->streams().close_ready();
+                listener->close();
+                return;
+            }
+            timer->expires_after(std::chrono::milliseconds(20));
+            timer->async_wait([self = weak.lock()](std::error_code) {
+                if (self) (*self)();
+            });
+        };
+        (*check)();
         return;
     }
     begin_stop();
