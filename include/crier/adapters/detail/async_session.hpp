@@ -7,23 +7,17 @@
 #ifndef CRIER_ADAPTERS_DETAIL_ASYNC_SESSION_HPP
 #define CRIER_ADAPTERS_DETAIL_ASYNC_SESSION_HPP
 
+#include <crier/adapters/detail/deadline.hpp>
 #include <crier/adapters/detail/stream_state.hpp>
 #include <crier/error.hpp>
 #include <crier/http/response.hpp>
 #include <crier/sse/encoder.hpp>
-
-#if defined(__linux__)
-#    include <netinet/in.h>
-#    include <netinet/tcp.h>
-#    include <sys/socket.h>
-#endif
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,13 +55,7 @@ public:
 
     void on_tick(clock::time_point now) override {
         const auto now_ns = now.time_since_epoch().count();
-        auto deadline = deadline_ns_.load(std::memory_order_relaxed);
-        // Compare-exchange, not a store: a write that made progress may arm a new deadline
-        // between the load and here, and that one must survive. on_deadline re-checks.
-        if (deadline != 0 && now_ns >= deadline &&
-            deadline_ns_.compare_exchange_strong(deadline, 0, std::memory_order_relaxed)) {
-            post_member(&async_session::on_deadline);
-        }
+        if (deadline_.due(now)) post_member(&async_session::on_deadline);
         if (!streaming_.load(std::memory_order_relaxed)) return;
         if (now_ns - last_write_ns_.load(std::memory_order_relaxed) >= state_->heartbeat_ns() &&
             !heartbeat_posted_.exchange(true, std::memory_order_relaxed)) {
@@ -115,7 +103,7 @@ private:
             };
         }
         stream_opening opening = state_->open(std::move(request), std::move(on_ready));
-        set_user_timeout();
+        set_user_timeout(lowest_socket(stream_), state_->write_timeout());
         state_->streams().add(this->shared_from_this());
         state_->ensure_ticker();  // before the first write: it enforces the write deadline
         if (opening.error) {
@@ -135,36 +123,6 @@ private:
         streaming_.store(true, std::memory_order_relaxed);
         do_watch_peer();
         do_drain();
-    }
-
-    // Every write runs under the write deadline, renewed each time the peer accepts bytes: a
-    // slow reader that keeps reading is served, one that stops is closed.
-    void set_deadline(std::chrono::milliseconds after) {
-        armed_deadline_ns_ = now_ns() + std::chrono::nanoseconds(after).count();
-        deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
-    }
-
-    void clear_deadline() {
-        armed_deadline_ns_ = 0;
-        deadline_ns_.store(0, std::memory_order_relaxed);
-    }
-
-    // The kernel's side of the write deadline: with TCP_USER_TIMEOUT, data the peer does not
-    // acknowledge for that long (a peer gone without FIN or RST) aborts the connection even
-    // while nothing more is written, e.g. a heartbeat stuck in the socket.
-    void set_user_timeout() {
-#if defined(TCP_USER_TIMEOUT)
-        const auto ms = state_->write_timeout().count();
-        if (ms <= 0) return;
-        const unsigned int value = ms > std::numeric_limits<int>::max()
-                                       ? std::numeric_limits<int>::max()
-                                       : static_cast<unsigned int>(ms);
-        auto& socket = lowest_socket(stream_);
-        if (!socket.is_open()) return;
-        // Not TCP (or not Linux): the option fails, and the write deadline still holds.
-        (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &value,
-                           sizeof value);
-#endif
     }
 
     // The client never sends on an SSE stream, so a read completes only when it goes away.
@@ -202,12 +160,12 @@ private:
         }
         for (const auto& f : batch_) buffers_.emplace_back(f->data(), f->size());
         writing_ = true;
-        set_deadline(state_->write_timeout());
+        deadline_.arm(state_->write_timeout());
         Net::async_write(
             stream_, buffers_,
             [this](const auto& ec, std::size_t n) -> std::size_t {
                 if (ec) return 0;
-                if (n != 0) set_deadline(state_->write_timeout());
+                if (n != 0) deadline_.arm(state_->write_timeout());
                 return 65536;
             },
             [self = this->shared_from_this()](const auto& ec, std::size_t) {
@@ -219,7 +177,7 @@ private:
         writing_ = false;
         if (ended_) return maybe_complete();
         if (failed) return end(errc::peer_closed);
-        clear_deadline();
+        deadline_.clear();
         state_->count_delivered(batch_.size());
         batch_.clear();  // release the frames now, not at the next write
         // Keep small buffers for the next write; give large ones (after a burst) back.
@@ -235,12 +193,7 @@ private:
     }
 
     void on_deadline() {
-        if (armed_deadline_ns_ == 0 || now_ns() < armed_deadline_ns_) {
-            // Re-armed or cleared after the ticker saw the old deadline pass.
-            deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
-            return;
-        }
-        clear_deadline();
+        if (!deadline_.expired()) return;        // re-armed or cleared since: the phase moved on
         if (writing_) end(errc::write_timeout);  // the peer accepted no bytes for that long
     }
 
@@ -271,7 +224,7 @@ private:
         ended_ = true;
         reason_ = why;
         streaming_.store(false, std::memory_order_relaxed);
-        clear_deadline();
+        deadline_.clear();
         subscription_.reset();  // unsubscribes and frees the user's connection slot now
         typename Net::error_code ignored;
         auto& socket = lowest_socket(stream_);
@@ -316,9 +269,8 @@ private:
     bool ended_ = false;
     std::error_code closing_reason_;
     std::error_code reason_;
-    std::int64_t armed_deadline_ns_ = 0;  // 0: none; set and read on the executor only
+    phase_deadline deadline_;
     // Read by the shared timers.
-    std::atomic<std::int64_t> deadline_ns_{0};
     std::atomic<std::int64_t> last_write_ns_{0};
     std::atomic<std::int64_t> last_delivery_ns_{0};
     std::atomic<bool> streaming_{false};

@@ -7,6 +7,7 @@
 
 #include <crier/adapters/detail/asio_net.hpp>
 #include <crier/adapters/detail/async_session.hpp>
+#include <crier/adapters/detail/deadline.hpp>
 #include <crier/adapters/detail/server_state.hpp>
 #include <crier/http/request.hpp>
 #include <crier/http/response.hpp>
@@ -18,14 +19,7 @@
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
 
-#if defined(__linux__)
-#    include <netinet/in.h>
-#    include <netinet/tcp.h>
-#    include <sys/socket.h>
-#endif
-
 #include <atomic>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,24 +42,16 @@ public:
 
     /// Starts reading requests.
     void start() {
-        set_user_timeout();
+        set_user_timeout(stream_.lowest_layer(), state_->options().write_timeout);
         state_->connections().add(this->shared_from_this());
         asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-            self->set_deadline(self->state_->options().keep_alive_timeout);
+            self->deadline_.arm(self->state_->options().keep_alive_timeout);
             self->do_read();
         });
     }
 
     void on_tick(clock::time_point now) override {
-        const auto now_ns = now.time_since_epoch().count();
-        auto deadline = deadline_ns_.load(std::memory_order_relaxed);
-        // Compare-exchange, not a store: the connection may arm a new deadline between the load
-        // and here (a write made progress), and that one must survive. on_deadline re-checks
-        // against the deadline the connection itself holds.
-        if (deadline != 0 && now_ns >= deadline &&
-            deadline_ns_.compare_exchange_strong(deadline, 0, std::memory_order_relaxed)) {
-            post_member(&connection::on_deadline);
-        }
+        if (deadline_.due(now)) post_member(&connection::on_deadline);
     }
 
     void on_shutdown(std::chrono::milliseconds retry) override {
@@ -80,56 +66,23 @@ public:
 private:
     enum class phase { reading, responding, streaming, lingering, closed };
 
-    static std::int64_t now_ns() { return clock::now().time_since_epoch().count(); }
-
     void post_member(void (connection::*member)()) {
         asio::post(stream_.get_executor(),
                    [self = this->shared_from_this(), member] { ((*self).*member)(); });
-    }
-
-    // The connection's one deadline: the current phase (request, keep-alive, pending write,
-    // linger) ends when it passes. armed_deadline_ns_ is the truth, kept on the executor;
-    // deadline_ns_ mirrors it for the shared ticker.
-    void set_deadline(std::chrono::milliseconds after) {
-        armed_deadline_ns_ = now_ns() + std::chrono::nanoseconds(after).count();
-        deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
-    }
-
-    void clear_deadline() {
-        armed_deadline_ns_ = 0;
-        deadline_ns_.store(0, std::memory_order_relaxed);
     }
 
     // Every write runs under the write deadline, renewed each time the peer accepts bytes: a
     // slow reader that keeps reading is served, one that stops is closed.
     template <class Buffers, class Handler>
     void write(const Buffers& buffers, Handler&& handler) {
-        set_deadline(state_->options().write_timeout);
+        deadline_.arm(state_->options().write_timeout);
         asio::async_write(
             stream_, buffers,
             [this](const std::error_code& ec, std::size_t n) -> std::size_t {
-                if (!ec && n != 0) set_deadline(state_->options().write_timeout);
+                if (!ec && n != 0) deadline_.arm(state_->options().write_timeout);
                 return asio::transfer_all()(ec, n);
             },
             std::forward<Handler>(handler));
-    }
-
-    // The kernel's side of the write deadline: with TCP_USER_TIMEOUT, data the peer does not
-    // acknowledge for that long (a peer gone without FIN or RST) aborts the connection even
-    // while the application has nothing more to write, e.g. a heartbeat stuck in the socket.
-    void set_user_timeout() {
-#if defined(TCP_USER_TIMEOUT)
-        const auto ms = state_->options().write_timeout.count();
-        if (ms <= 0) return;
-        const unsigned int value = ms > std::numeric_limits<int>::max()
-                                       ? std::numeric_limits<int>::max()
-                                       : static_cast<unsigned int>(ms);
-        auto& socket = stream_.lowest_layer();
-        if (!socket.is_open()) return;
-        // Not a TCP socket (or not Linux): the option fails, and the write deadline still holds.
-        (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &value,
-                           sizeof value);
-#endif
     }
 
     // ---- HTTP requests --------------------------------------------------------------------
@@ -166,7 +119,7 @@ private:
         if (ec) return close();  // EOF between or during requests: nothing to answer
         if (!request_started_ && !in_.empty()) {
             request_started_ = true;
-            set_deadline(state_->options().request_timeout);
+            deadline_.arm(state_->options().request_timeout);
         }
         do_read();
     }
@@ -211,7 +164,7 @@ private:
     // Answers request_ and every pipelined request already read after it, then writes all the
     // responses at once: one syscall for a burst of publishes, not one each.
     void handle_requests() {
-        clear_deadline();
+        deadline_.clear();
         for (std::size_t answered = 1;; ++answered) {
             request_.set_remote_address(remote_address());
             route_result result = state_->route(request_);
@@ -245,8 +198,8 @@ private:
         if (close_after_write_) return linger();
         phase_ = phase::reading;
         request_started_ = !in_.empty();
-        set_deadline(request_started_ ? state_->options().request_timeout
-                                      : state_->options().keep_alive_timeout);
+        deadline_.arm(request_started_ ? state_->options().request_timeout
+                                       : state_->options().keep_alive_timeout);
         do_read();  // a pipelined request may already be in in_
     }
 
@@ -265,7 +218,7 @@ private:
         std::error_code ignored;
         stream_.lowest_layer().shutdown(asio::socket_base::shutdown_send, ignored);
         in_.clear();
-        set_deadline(std::chrono::milliseconds(2000));
+        deadline_.arm(std::chrono::milliseconds(2000));
         do_linger_read();
     }
 
@@ -279,12 +232,7 @@ private:
     }
 
     void on_deadline() {
-        if (armed_deadline_ns_ == 0 || now_ns() < armed_deadline_ns_) {
-            // Re-armed or cleared after the ticker saw the old deadline pass: the phase moved on.
-            deadline_ns_.store(armed_deadline_ns_, std::memory_order_relaxed);
-            return;
-        }
-        clear_deadline();
+        if (!deadline_.expired()) return;  // re-armed or cleared since: the phase moved on
         switch (phase_) {
             case phase::reading:
                 if (request_started_) {
@@ -310,7 +258,7 @@ private:
     // pipelined before this one first); this connection only keeps it alive until it ends.
     void begin_stream(stream_request request) {
         phase_ = phase::streaming;
-        clear_deadline();
+        deadline_.clear();
         state_->connections().remove(this);  // the session is swept as a stream from now on
         // A stream reads nothing more: give the request's memory back (idle streams are many).
         std::string().swap(in_);
@@ -331,7 +279,7 @@ private:
     void close() {
         if (phase_ == phase::closed) return;
         phase_ = phase::closed;
-        clear_deadline();
+        deadline_.clear();
         std::error_code ignored;
         auto& socket = stream_.lowest_layer();
         socket.shutdown(asio::socket_base::shutdown_both, ignored);
@@ -359,9 +307,8 @@ private:
     bool have_head_ = false;
     bool request_started_ = false;
     bool close_after_write_ = false;
-    std::int64_t armed_deadline_ns_ = 0;  // 0: none; set and read on the executor only
+    phase_deadline deadline_;
     // Read by the shared timers.
-    std::atomic<std::int64_t> deadline_ns_{0};
 };
 
 }  // namespace crier::adapters::detail
