@@ -10,6 +10,7 @@
 #include <asio/async_result.hpp>
 #include <asio/buffer.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/error.hpp>
 #include <asio/post.hpp>
 #include <asio/socket_base.hpp>
 #include <asio/write.hpp>
@@ -27,6 +28,7 @@ struct asio_net {
     using shutdown_type = asio::socket_base::shutdown_type;
     static constexpr shutdown_type shutdown_send = asio::socket_base::shutdown_send;
     static constexpr shutdown_type shutdown_both = asio::socket_base::shutdown_both;
+    static constexpr auto timed_out = asio::error::timed_out;
 
     template <class Executor, class F>
     static void post(const Executor& ex, F&& f) {
@@ -54,19 +56,6 @@ struct asio_net {
                                                                   token);
     }
 };
-
-/// The socket under any stack of layers: SSL streams (`next_layer()`), Beast's tcp_stream
-/// (`socket()`), or a socket itself.
-template <class Stream>
-auto& lowest_socket(Stream& s) {
-    if constexpr (requires { s.next_layer(); }) {
-        return lowest_socket(s.next_layer());
-    } else if constexpr (requires { s.socket(); }) {
-        return s.socket();
-    } else {
-        return s;
-    }
-}
 
 }  // namespace crier::adapters::detail
 

@@ -27,6 +27,19 @@
 
 namespace crier::adapters::detail {
 
+/// The socket under any stack of layers: SSL streams (`next_layer()`), Beast's tcp_stream
+/// (`socket()`), or a socket itself.
+template <class Stream>
+auto& lowest_socket(Stream& s) {
+    if constexpr (requires { s.next_layer(); }) {
+        return lowest_socket(s.next_layer());
+    } else if constexpr (requires { s.socket(); }) {
+        return s.socket();
+    } else {
+        return s;
+    }
+}
+
 /// One stream over `Stream&` (which the caller keeps alive until `Handler` runs). Every member
 /// is touched only from the stream's executor, which must serialise its handlers (a strand, or
 /// an io_context run by one thread), except the atomics, which the shared timers read.
@@ -125,6 +138,15 @@ private:
         do_drain();
     }
 
+    // Why a read or write on the stream failed. ETIMEDOUT is the kernel's side of the write
+    // deadline (TCP_USER_TIMEOUT: the peer acknowledged nothing for that long), which can
+    // beat the shared timers to it; anything else means the peer went away.
+    template <class ErrorCode>
+    static std::error_code failure_reason(const ErrorCode& ec) {
+        return ec == Net::timed_out ? make_error_code(errc::write_timeout)
+                                    : make_error_code(errc::peer_closed);
+    }
+
     // The client never sends on an SSE stream, so a read completes only when it goes away.
     void do_watch_peer() {
         reading_ = true;
@@ -132,7 +154,7 @@ private:
                                 [self = this->shared_from_this()](const auto& ec, std::size_t) {
                                     self->reading_ = false;
                                     if (self->ended_) return self->maybe_complete();
-                                    if (ec) return self->end(errc::peer_closed);
+                                    if (ec) return self->end(failure_reason(ec));
                                     self->do_watch_peer();
                                 });
     }
@@ -169,14 +191,14 @@ private:
                 return 65536;
             },
             [self = this->shared_from_this()](const auto& ec, std::size_t) {
-                self->on_written(static_cast<bool>(ec));
+                self->on_written(ec ? failure_reason(ec) : std::error_code{});
             });
     }
 
-    void on_written(bool failed) {
+    void on_written(std::error_code failure) {
         writing_ = false;
         if (ended_) return maybe_complete();
-        if (failed) return end(errc::peer_closed);
+        if (failure) return end(failure);
         deadline_.clear();
         state_->count_delivered(batch_.size());
         batch_.clear();  // release the frames now, not at the next write

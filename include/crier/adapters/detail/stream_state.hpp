@@ -11,8 +11,6 @@
 #include <crier/core/hub.hpp>
 #include <crier/http/response.hpp>
 
-#include <asio/any_io_executor.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -79,9 +77,13 @@ public:
     /// Stops and joins the timer thread. Idempotent.
     CRIER_DECL void stop_ticker() noexcept;
 
-    /// Streams whose subscription has frames are drained by one flusher on `executor`, in
-    /// slices, instead of one post each (see mark_ready). Set once, before the first stream.
-    void set_flusher(asio::any_io_executor executor) { flusher_ = std::move(executor); }
+    /// Streams whose subscription has frames are drained by one flusher, which `post` runs on
+    /// the server's executor, in slices, instead of one post each (see mark_ready). Set once,
+    /// before the first stream. A function, not an Asio executor: this header must not name
+    /// standalone Asio, which Boost.Asio 1.74 cannot share a translation unit with (Beast).
+    void set_flusher(std::function<void(std::function<void()>)> post) {
+        flusher_ = std::move(post);
+    }
     [[nodiscard]] bool has_flusher() const noexcept { return static_cast<bool>(flusher_); }
     /// Queues a ready stream for the flusher: many events per syscall under load, and no timer
     /// adds latency. Any thread.
@@ -132,7 +134,7 @@ private:
     std::thread ticker_;        // guarded by ticker_mutex_
 
     // The flusher.
-    asio::any_io_executor flusher_;
+    std::function<void(std::function<void()>)> flusher_;
     std::mutex ready_mutex_;
     std::vector<std::shared_ptr<tracked>> ready_;     // guarded by ready_mutex_
     bool flush_scheduled_ = false;                    // guarded by ready_mutex_

@@ -7,6 +7,7 @@
 #include <crier/error.hpp>
 
 #include <asio/ip/address.hpp>
+#include <asio/post.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -20,7 +21,8 @@ CRIER_DECL http_server::http_server(crier::hub& hub, server_options options)
       io_(*own_io_),
       state_(std::make_shared<detail::server_state>(hub, std::move(options))),
       listener_(std::make_shared<detail::listener>(io_, state_, thread_count_ == 1)) {
-    state_->streams().set_flusher(io_.get_executor());
+    state_->streams().set_flusher(
+        [ex = io_.get_executor()](std::function<void()> f) { asio::post(ex, std::move(f)); });
 }
 
 CRIER_DECL http_server::http_server(crier::hub& hub, asio::io_context& io, server_options options)
@@ -29,7 +31,8 @@ CRIER_DECL http_server::http_server(crier::hub& hub, asio::io_context& io, serve
       state_(std::make_shared<detail::server_state>(hub, std::move(options))),
       // The host may run `io` on several threads: every connection gets a strand.
       listener_(std::make_shared<detail::listener>(io_, state_, false)) {
-    state_->streams().set_flusher(io_.get_executor());
+    state_->streams().set_flusher(
+        [ex = io_.get_executor()](std::function<void()> f) { asio::post(ex, std::move(f)); });
 }
 
 CRIER_DECL http_server::~http_server() {

@@ -9,7 +9,6 @@
 #include <crier/detail/json.hpp>
 #include <crier/sse/encoder.hpp>
 
-#include <asio/post.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 

@@ -8,7 +8,6 @@
 #include <crier/detail/json.hpp>
 #include <crier/sse/encoder.hpp>
 
-#include <asio/post.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -208,7 +207,7 @@ CRIER_DECL void stream_state::mark_ready(std::shared_ptr<tracked> stream) {
     ready_.push_back(std::move(stream));
     // Posted under the lock, so close_ready() cannot slip in between the check and the post.
     if (!std::exchange(flush_scheduled_, true)) {
-        asio::post(flusher_, [self = shared_from_this()] { self->flush(); });
+        flusher_([self = shared_from_this()] { self->flush(); });
     }
 }
 
@@ -252,7 +251,7 @@ CRIER_DECL void stream_state::flush() {
         flushing_[flushed_]->drain_now();
         flushing_[flushed_].reset();
     }
-    asio::post(flusher_, [self = shared_from_this()] { self->flush(); });
+    flusher_([self = shared_from_this()] { self->flush(); });
 }
 
 }  // namespace crier::adapters::detail
