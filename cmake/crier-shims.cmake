@@ -28,3 +28,26 @@ function(crier_provide_asio)
     INTERFACE_COMPILE_DEFINITIONS "ASIO_STANDALONE;ASIO_NO_DEPRECATED"
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endfunction()
+
+# crier_provide_httplib(): makes sure the target httplib::httplib exists for cpp-httplib. Its own
+# CMake package (upstream, vcpkg, Conan) defines it; Debian ships a compiled library with only a
+# pkg-config file (cpp-httplib.pc, whose Cflags carry CPPHTTPLIB_OPENSSL_SUPPORT and friends,
+# which must match the library), so the target is then made from that. Installed next to
+# crierConfig.cmake so crier::httplib's users find cpp-httplib the same way.
+function(crier_provide_httplib)
+  if(TARGET httplib::httplib)
+    return()
+  endif()
+  find_package(httplib CONFIG QUIET)
+  if(TARGET httplib::httplib)
+    return()
+  endif()
+  find_package(PkgConfig QUIET)
+  if(NOT PKG_CONFIG_FOUND)
+    return()
+  endif()
+  pkg_check_modules(CRIER_CPP_HTTPLIB QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
+  if(TARGET PkgConfig::CRIER_CPP_HTTPLIB)
+    add_library(httplib::httplib ALIAS PkgConfig::CRIER_CPP_HTTPLIB)
+  endif()
+endfunction()

@@ -23,6 +23,10 @@ if(EXISTS "${BINARY_DIR}/consumer-redis")  # the redis component, when it was in
   run("${BINARY_DIR}/consumer-redis")
 endif()
 
+if(EXISTS "${BINARY_DIR}/consumer-httplib")
+  run("${BINARY_DIR}/consumer-httplib")
+endif()
+
 if(NOT KIND STREQUAL "find_package")
   run("${CMAKE_CTEST_COMMAND}" --test-dir "${BINARY_DIR}" -N)
   if(NOT out MATCHES "Total Tests: 0")
