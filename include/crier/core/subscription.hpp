@@ -56,8 +56,9 @@ struct subscribe_options {
 ///
 /// @par Thread Safety
 /// Distinct objects: safe. Shared object: drain(), wait_for(), closed(), channels(),
-/// add_channel() and remove_channel() may be called from any thread concurrently with each
-/// other and with the hub's publishers; destruction and assignment must not race other calls.
+/// add_channel(), remove_channel() and close() may be called from any thread concurrently with
+/// each other and with the hub's publishers (close() wakes a thread blocked in wait_for());
+/// destruction and assignment must not race other calls.
 class subscription {
 public:
     /// An empty handle.
