@@ -130,7 +130,7 @@ private:
         if (path == "/hello") return reply(200, "text/plain", "hello");
         if (!router_.matches(path)) return reply(404, "text/plain", "not found\n");
         auto who = authenticate_(request_);
-        if (!who) return reply(401, "application/json", R"({"error":"unauthorized"})");
+        if (!who) return reply(401, "application/json", "{\"error\":\"unauthorized\"}\n");
         std::vector<std::pair<std::string_view, std::string_view>> headers(request_.headers.begin(),
                                                                            request_.headers.end());
         auto routed = router_.route(crier::http::request::from(request_.method, request_.target,

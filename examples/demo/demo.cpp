@@ -77,7 +77,9 @@ std::string quote(std::string_view text) {
     return out;
 }
 
+// Ends the body with a newline, as crier's own JSON responses do (curl output stays readable).
 response json(int status, std::string body) {
+    body.push_back('\n');
     return response{.status = status, .body = std::move(body)};
 }
 

@@ -268,7 +268,7 @@ TEST_P(stream_contract, kick_by_user_and_by_channel_then_204_after_close) {
         request(t->port(), "POST", "/api/realtime/disconnect",
                 {auth("admin"), "Content-Type: application/json"}, R"({"user_id":"u1"})");
     EXPECT_EQ(kicked.status(), 200);
-    EXPECT_EQ(kicked.body, R"({"closed":1})");
+    EXPECT_EQ(kicked.body, "{\"closed\":1}\n");
     EXPECT_TRUE(u1.wait_for_eof(3s));
     EXPECT_EQ(u1.events().back().id, last);
     EXPECT_EQ(request(t->port(), "POST", "/api/realtime/disconnect",

@@ -30,6 +30,15 @@ TEST(http_response, content_length_counts_the_body_it_sends) {
     }
 }
 
+TEST(http_response, json_error_body_is_one_line_ending_in_a_newline) {
+    const auto r = crier::http::json_error(404, "not_found", "no such route");
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(
+        r.body,
+        "{\"error\":{\"status\":404,\"code\":\"not_found\",\"message\":\"no such route\"}}\n");
+}
+
 TEST(http_response, connection_header_follows_keep_alive_and_close) {
     std::string keep, closing, forced;
     crier::http::serialize(keep, crier::http::response{}, true);

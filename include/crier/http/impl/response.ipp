@@ -60,8 +60,10 @@ CRIER_DECL std::string_view reason_phrase(int status) noexcept {
 CRIER_DECL response json_error(int status, std::string_view code, std::string_view message) {
     response r;
     r.status = status;
-    r.body = fmt::format(R"({{"error":{{"status":{},"code":{},"message":{}}}}})", status,
-                         crier::detail::json_string(code), crier::detail::json_string(message));
+    r.body =
+        fmt::format(R"({{"error":{{"status":{},"code":{},"message":{}}}}})"
+                    "\n",
+                    status, crier::detail::json_string(code), crier::detail::json_string(message));
     return r;
 }
 

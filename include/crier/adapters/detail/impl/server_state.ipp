@@ -32,9 +32,11 @@ std::int64_t to_ns(std::chrono::milliseconds ms) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(ms).count();
 }
 
+// Every JSON body ends with a newline, so `curl` output does not run into the shell prompt.
 http::response json_ok(std::string body) {
     http::response r;
     r.body = std::move(body);
+    r.body.push_back('\n');
     return r;
 }
 
@@ -104,7 +106,8 @@ CRIER_DECL http::response server_state::too_many_channels_error(std::size_t limi
     http::response r;
     r.status = 400;
     r.body = fmt::format(
-        R"({{"error":{{"status":400,"code":"too_many_channels","message":{},"limit":{}}}}})",
+        R"({{"error":{{"status":400,"code":"too_many_channels","message":{},"limit":{}}}}})"
+        "\n",
         json_string(fmt::format(
             "at most {} channels per request ('global' and the user's own channel count)", limit)),
         limit);

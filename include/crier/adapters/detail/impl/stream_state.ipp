@@ -114,7 +114,8 @@ CRIER_DECL http::response stream_state::refusal(std::error_code ec) const {
     if (ec == errc::too_many_connections) {
         const auto limit = hub_.options().max_connections_per_user;
         r.body = fmt::format(
-            R"({{"error":{{"status":429,"code":"too_many_connections","message":"at most {} connections per user","limit":{}}}}})",
+            R"({{"error":{{"status":429,"code":"too_many_connections","message":"at most {} connections per user","limit":{}}}}})"
+            "\n",
             limit, limit);
         r.headers.emplace_back("Retry-After", "5");
     } else if (ec == errc::hub_stopped) {
