@@ -50,7 +50,9 @@ public:
     CRIER_DECL blocking_stream(stream_service& service, stream_request request);
     /// Ends the stream: unsubscribes and frees the per-user slot.
     CRIER_DECL ~blocking_stream();
+    /// Takes over a stream; the moved-from object is empty and ends nothing.
     blocking_stream(blocking_stream&&) noexcept = default;
+    /// Takes over a stream (ending the one this object held, if any).
     blocking_stream& operator=(blocking_stream&&) noexcept = default;
     blocking_stream(const blocking_stream&) = delete;
     blocking_stream& operator=(const blocking_stream&) = delete;

@@ -52,6 +52,7 @@ struct jwt_claims {
 /// Verifies HS256 tokens and turns them into principals. Stateless and thread-safe.
 class jwt_verifier {
 public:
+    /// A verifier with these options (secret, cookie, leeway, required claims).
     explicit jwt_verifier(jwt_options options) : options_(std::move(options)) {}
 
     /// Verifies a compact JWS (`header.payload.signature`), each part canonical unpadded

@@ -37,6 +37,7 @@ struct stream_settings {
     /// Graceful shutdown: each stream gets `retry:` drawn uniformly from this range, so a fleet
     /// of clients does not reconnect at the same instant.
     std::chrono::milliseconds shutdown_retry_min{1'000};
+    /// The upper end of that range (default 10 s).
     std::chrono::milliseconds shutdown_retry_max{10'000};
 };
 

@@ -30,13 +30,16 @@ namespace crier::adapters {
 /// start() and stop() must not run concurrently; stop() before the http_server stops.
 class tls_listener {
 public:
+    /// Where the TLS listener accepts, and how long a handshake may take.
     struct options {
-        std::string address = "127.0.0.1";
-        std::uint16_t port = 8443;  ///< 0 picks a free port
+        std::string address = "127.0.0.1";  ///< the address to bind
+        std::uint16_t port = 8443;          ///< 0 picks a free port
         /// A client that has not finished the handshake by then is dropped.
         std::chrono::milliseconds handshake_timeout{10'000};
     };
 
+    /// A listener that hands each TLS connection, once its handshake is done, to `server`;
+    /// `context` (certificate, key) must outlive it. Nothing happens before start().
     tls_listener(http_server& server, asio::ssl::context& context, options o)
         : server_(server), context_(context), options_(std::move(o)), acceptor_(server.context()) {}
 

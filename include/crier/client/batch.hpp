@@ -18,6 +18,7 @@ struct batch_item {
     std::string id;    ///< the item's own event id; empty when it has none
     std::string type;  ///< e.g. `horses:created`
     std::string data;  ///< the original event data
+    /// Equal when id, type and data are.
     friend bool operator==(const batch_item&, const batch_item&) = default;
 };
 

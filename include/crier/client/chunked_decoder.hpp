@@ -26,6 +26,7 @@ class chunked_decoder {
 public:
     /// Longest chunk-size line (size, extensions) and longest trailer section accepted.
     static constexpr std::size_t max_line_bytes = 4096;
+    /// Longest trailer section accepted (all trailer lines together).
     static constexpr std::size_t max_trailer_bytes = 16384;
 
     /// Decodes the next bytes of the body. Calls `on_data(std::string_view)` for each run of

@@ -42,7 +42,7 @@ enum class ready_state {
 
 /// A change of connection state, passed to the handlers registered with on_state().
 struct state_change {
-    ready_state state = ready_state::connecting;
+    ready_state state = ready_state::connecting;  ///< the state entered
     /// `connecting`: why the previous connection ended (empty on the first attempt), e.g.
     /// errc::end_of_stream, errc::timeout or a socket error. `closed`: why the client stopped for
     /// good: errc::unexpected_status (204 or another non-200 status), errc::wrong_content_type,

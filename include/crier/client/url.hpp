@@ -31,6 +31,7 @@ struct url {
     /// True when scheme, host (case-insensitively) and port are equal: the same origin.
     [[nodiscard]] CRIER_DECL bool same_origin(const url& other) const noexcept;
 
+    /// Equal when every component is (case-sensitively; see same_origin()).
     friend bool operator==(const url&, const url&) = default;
 };
 

@@ -63,6 +63,7 @@ class subscription {
 public:
     /// An empty handle.
     subscription() noexcept = default;
+    /// Takes `other`'s subscription; `other` becomes an empty handle.
     subscription(subscription&& other) noexcept = default;
     /// Unsubscribes the current subscription (if any), then takes `other`'s.
     CRIER_DECL subscription& operator=(subscription&& other) noexcept;
@@ -101,8 +102,9 @@ public:
     /// Removing one it does not have does nothing.
     CRIER_DECL std::error_code remove_channel(std::string_view channel);
 
-    /// Frames and bytes waiting to be drained.
+    /// Frames waiting to be drained.
     [[nodiscard]] CRIER_DECL std::size_t queued_frames() const;
+    /// Bytes of the frames waiting to be drained (what subscribe_options' byte bound counts).
     [[nodiscard]] CRIER_DECL std::size_t queued_bytes() const;
 
     /// The hub's position when the subscription was registered: every event with a greater seq

@@ -29,6 +29,7 @@ public:
         const std::vector<std::pair<std::string_view, std::string_view>>& headers = {},
         std::string body = {});
 
+    /// The method as sent, e.g. `GET`.
     [[nodiscard]] std::string_view method() const noexcept { return view(method_); }
     /// The request target as sent, e.g. `/api/realtime/events?channel=a`.
     [[nodiscard]] std::string_view target() const noexcept { return view(target_); }
@@ -54,11 +55,14 @@ public:
     /// The Content-Length, 0 when absent.
     [[nodiscard]] std::size_t content_length() const noexcept { return content_length_; }
 
+    /// The body (complete: the server reads it all before routing).
     [[nodiscard]] std::string_view body() const noexcept { return body_; }
+    /// Replaces the body (a host adapter filling in what its server read).
     void set_body(std::string body) { body_ = std::move(body); }
 
     /// The peer's address as text, set by the server.
     [[nodiscard]] const std::string& remote_address() const noexcept { return remote_; }
+    /// Sets the peer's address (a host adapter, from its own socket).
     void set_remote_address(std::string address) { remote_ = std::move(address); }
 
     /// Headers in order, as (name, value) views into the request.

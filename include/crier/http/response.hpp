@@ -14,10 +14,11 @@ namespace crier::http {
 
 /// A complete (non-streaming) response.
 struct response {
-    int status = 200;
-    std::string content_type = "application/json";
+    int status = 200;                               ///< e.g. 200, 404
+    std::string content_type = "application/json";  ///< the Content-Type header
+    /// More headers, in order (the serializer writes the framing headers itself).
     std::vector<std::pair<std::string, std::string>> headers{};
-    std::string body{};
+    std::string body{};  ///< complete; its length is counted by the serializer
     /// Close the connection after this response, whatever the request asked.
     bool close = false;
 };

@@ -17,9 +17,10 @@ namespace crier::sse {
 /// channels; `epoch` names the life of the history that `seq` counts in. Written as
 /// `<epoch in lowercase hex>-<seq in decimal>`, e.g. `3f9a1c-1042`. Clients treat it as opaque.
 struct event_id {
-    std::uint64_t epoch = 0;
-    std::uint64_t seq = 0;
+    std::uint64_t epoch = 0;  ///< the history's life; ids of different epochs are not ordered
+    std::uint64_t seq = 0;    ///< position in the hub's one order, from 1
 
+    /// Compares epoch, then seq (meaningful only within one epoch).
     friend constexpr auto operator<=>(const event_id&, const event_id&) = default;
 };
 

@@ -47,6 +47,7 @@ struct parser_options {
 class parser {
 public:
     parser() noexcept = default;
+    /// A parser with these limits.
     explicit parser(parser_options options) noexcept : options_(options) {}
 
     /// Feeds the next bytes of the body; calls `on_event(const sse::event&)` for each event
