@@ -27,9 +27,8 @@
 #if defined(CRIER_TEST_BEAST_SSL)
 #    include <boost/asio/ssl.hpp>
 #    include <boost/beast/ssl.hpp>
-#    include <openssl/evp.h>
-#    include <openssl/pem.h>
-#    include <openssl/x509.h>
+
+#    include "support/test_certificate.hpp"
 #endif
 
 namespace {
@@ -343,36 +342,7 @@ TEST(beast_adapter, stream_over_a_plain_boost_asio_socket) {
 
 #if defined(CRIER_TEST_BEAST_SSL)
 
-struct certificate {
-    std::string cert_pem;
-    std::string key_pem;
-};
-
-// A self-signed P-256 certificate for CN=localhost, valid for an hour.
-certificate make_certificate() {
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
-    std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
-    X509_set_version(x.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x.get()), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
-    X509_set_pubkey(x.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(x.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-    X509_set_issuer_name(x.get(), name);
-    X509_sign(x.get(), key.get(), EVP_sha256());
-    auto to_pem = [](auto write) {
-        std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-        write(bio.get());
-        char* data = nullptr;
-        const long n = BIO_get_mem_data(bio.get(), &data);
-        return std::string(data, static_cast<std::size_t>(n));
-    };
-    return {to_pem([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }), to_pem([&](BIO* b) {
-                PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-            })};
-}
+using crier::test::make_certificate;
 
 TEST(beast_adapter, stream_over_beast_ssl_stream) {
     namespace ssl = boost::asio::ssl;
