@@ -4,14 +4,16 @@
 #include <crier/adapters/jwt.hpp>
 
 #include <cstdio>
+#include <string>
 #include <system_error>
 
 int main() {
-    const auto token =
-        crier::adapters::jwt_verifier::sign(R"({"sub":"alice"})", "0123456789abcdef");
+    const auto token = crier::adapters::jwt_verifier::sign(R"({"sub":"alice","exp":4102444800})",
+                                                           "0123456789abcdef");
     crier::adapters::jwt_verifier verifier({.secret = "0123456789abcdef"});
     std::error_code ec;
-    const auto claims = verifier.verify(token, ec);
-    std::printf("jwt sub=%s\n", claims ? claims->subject.c_str() : "(refused)");
+    std::string why;
+    const auto claims = verifier.verify(token, ec, &why);
+    std::printf("jwt sub=%s %s\n", claims ? claims->subject.c_str() : "(refused)", why.c_str());
     return claims && claims->subject == "alice" ? 0 : 1;
 }

@@ -256,9 +256,10 @@ function(find_crier out_rc)  # find_package only; extra -D arguments follow
   set(out "${out}\n${err}" PARENT_SCOPE)
 endfunction()
 
+list(JOIN FEATURES "," _features_commas)  # a ; list would become separate arguments
 run("${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/port_consumer" -B "${_consumer}"
     -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
-    "-DCMAKE_PREFIX_PATH=${_pkg}" "-DCRIER_COMPONENTS=${FEATURES}"
+    "-DCMAKE_PREFIX_PATH=${_pkg}" "-DCRIER_COMPONENTS=${_features_commas}"
     "-DCRIER_VERSION_WANTED=${_major_minor}")
 run("${CMAKE_COMMAND}" --build "${_consumer}")
 run("${_consumer}/consumer")
