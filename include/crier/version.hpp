@@ -3,15 +3,20 @@
 #ifndef CRIER_VERSION_HPP
 #define CRIER_VERSION_HPP
 
+/// Incompatible API changes (from 1.0 on).
 #define CRIER_VERSION_MAJOR 0
+/// New features; before 1.0, also incompatible changes.
 #define CRIER_VERSION_MINOR 2
+/// Fixes only.
 #define CRIER_VERSION_PATCH 0
 
 /// The version as one number: major * 10000 + minor * 100 + patch.
 #define CRIER_VERSION \
     (CRIER_VERSION_MAJOR * 10000 + CRIER_VERSION_MINOR * 100 + CRIER_VERSION_PATCH)
 
+/// Detail of CRIER_VERSION_STRING: `x` as a string literal, unexpanded.
 #define CRIER_DETAIL_STRINGIZE2(x) #x
+/// Detail of CRIER_VERSION_STRING: `x` as a string literal, after macro expansion.
 #define CRIER_DETAIL_STRINGIZE(x) CRIER_DETAIL_STRINGIZE2(x)
 /// The version as text, "major.minor.patch".
 #define CRIER_VERSION_STRING                    \

@@ -1,6 +1,10 @@
 """Checks packaging/conan/conanfile.py without Conan (not installable here).
 
-Usage: python3 check_conanfile.py <crier checkout>
+Usage: python3 check_conanfile.py <crier checkout> [--cache-args]
+
+With --cache-args, prints instead the CMake cache variables the recipe's generate() sets for a
+compiled build with every component, one -DNAME=VALUE per line (conan_build.cmake builds with
+them).
 
 Compiles the recipe and its test package, then loads the recipe against a stand-in for the
 `conan` module (only what the recipe imports) and runs its methods the way `conan create`
@@ -220,6 +224,13 @@ def run(separate, enabled):
     conanfile.package_info()
     return conanfile, CMakeToolchain.last.cache_variables
 
+
+if sys.argv[2:] == ["--cache-args"]:
+    _, cache = run(True, components)
+    for name, value in sorted(cache.items()):
+        value = ("ON" if value else "OFF") if isinstance(value, bool) else value
+        print(f"-D{name}={value}")
+    sys.exit(0)
 
 for separate in (False, True):
     for enabled in (set(), components):
