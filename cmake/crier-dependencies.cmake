@@ -15,6 +15,9 @@ if(CRIER_ALLOW_DOWNLOADS AND NOT FETCHCONTENT_FULLY_DISCONNECTED)
   set(_crier_downloads ON)
 else()
   set(_crier_downloads OFF)
+  # In crier's directories only: GoogleTest and Google Benchmark (tests/, benchmarks/) are then
+  # found or fail, and are never downloaded either.
+  set(FETCHCONTENT_FULLY_DISCONNECTED ON)
 endif()
 
 # crier_require(<package> <what> <hint>): find_package(<package> CONFIG) or stop with the hint.
