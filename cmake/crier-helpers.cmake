@@ -18,3 +18,18 @@ function(crier_enable_warnings t)
     set_property(TARGET ${t} PROPERTY COMPILE_WARNING_AS_ERROR ON)
   endif()
 endfunction()
+
+# crier_component_wanted(<NAME> <out-var>): CRIER_WITH_<NAME> as AUTO, ON or OFF. CMake's truth
+# values count as ON/OFF (vcpkg_check_features passes ON/OFF; people type TRUE or 1 too).
+function(crier_component_wanted name out)
+  string(TOUPPER "${CRIER_WITH_${name}}" _value)
+  if(_value MATCHES "^(AUTO|ON|OFF)$")
+    set(${out} ${_value} PARENT_SCOPE)
+  elseif(_value MATCHES "^(YES|TRUE|Y|1)$")
+    set(${out} ON PARENT_SCOPE)
+  elseif(_value MATCHES "^(NO|FALSE|N|0)$")
+    set(${out} OFF PARENT_SCOPE)
+  else()
+    message(FATAL_ERROR "crier: CRIER_WITH_${name} is '${CRIER_WITH_${name}}'; use AUTO, ON or OFF")
+  endif()
+endfunction()

@@ -51,3 +51,25 @@ function(crier_provide_httplib)
     add_library(httplib::httplib ALIAS PkgConfig::CRIER_CPP_HTTPLIB)
   endif()
 endfunction()
+
+# crier_provide_hiredis(): makes sure the target hiredis::hiredis exists for hiredis >= 0.14. Its
+# own CMake package (hiredis >= 1.0 upstream, vcpkg, Conan) defines it; Debian 12 ships 0.14 with
+# only a pkg-config file, so the target is then made from that. Installed next to crierConfig.cmake
+# so crier::redis's users find hiredis the same way.
+function(crier_provide_hiredis)
+  if(TARGET hiredis::hiredis)
+    return()
+  endif()
+  find_package(hiredis CONFIG QUIET)
+  if(TARGET hiredis::hiredis)
+    return()
+  endif()
+  find_package(PkgConfig QUIET)
+  if(NOT PKG_CONFIG_FOUND)
+    return()
+  endif()
+  pkg_check_modules(CRIER_HIREDIS QUIET IMPORTED_TARGET GLOBAL hiredis>=0.14)
+  if(TARGET PkgConfig::CRIER_HIREDIS)
+    add_library(hiredis::hiredis ALIAS PkgConfig::CRIER_HIREDIS)
+  endif()
+endfunction()

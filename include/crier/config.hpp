@@ -3,8 +3,6 @@
 #ifndef CRIER_CONFIG_HPP
 #define CRIER_CONFIG_HPP
 
-#include <crier/version.hpp>
-
 // A standard header before any Asio header, in every translation unit: Asio detects library
 // features (e.g. std::aligned_alloc for its handler memory) from macros the standard library's
 // configuration defines, and two translation units that detect differently disagree about how
@@ -38,5 +36,8 @@
 #ifndef CRIER_MAX_EVENT_ID_BYTES
 #    define CRIER_MAX_EVENT_ID_BYTES 256u
 #endif
+
+// Last: version.hpp declares crier::version() with CRIER_DECL, defined above.
+#include <crier/version.hpp>
 
 #endif

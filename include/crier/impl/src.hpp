@@ -29,6 +29,7 @@
 #include <crier/http/impl/request.ipp>
 #include <crier/http/impl/response.ipp>
 #include <crier/impl/error.ipp>
+#include <crier/impl/version.ipp>
 #include <crier/sse/impl/encoder.ipp>
 #include <crier/sse/impl/event_id.ipp>
 #include <crier/sse/impl/parser.ipp>
