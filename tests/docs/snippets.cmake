@@ -13,6 +13,7 @@
 function(crier_extract_snippets out_var)
   set(entries "")
   set(index 0)
+  file(REMOVE_RECURSE "${CMAKE_CURRENT_BINARY_DIR}/snippets")
   foreach(md IN LISTS ARGN)
     file(READ "${md}" text)
     file(RELATIVE_PATH rel "${PROJECT_SOURCE_DIR}" "${md}")
