@@ -485,11 +485,10 @@ int main(int argc, char** argv) {
         "  REST:          curl {0}/api/horses ; curl -d '{{\"name\":\"Seabiscuit\"}}' "
         "{0}/api/horses\n"
         "  stream (curl): curl -N '{0}/api/realtime/events?channel=horses&channel=tasks'\n"
-        "  stream (C++):  ./build/dev/examples/crier-listen "
-        "'{0}/api/realtime/events?channel=horses'\n"
+        "  stream (C++):  {1} '{0}/api/realtime/events?channel=horses'\n"
         "  stats:         curl {0}/api/realtime/stats\n"
         "Ctrl-C stops it.\n",
-        base);
+        base, CRIER_DEMO_LISTEN);
     std::fflush(stdout);
 
     const auto started = std::chrono::steady_clock::now();
