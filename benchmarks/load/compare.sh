@@ -24,7 +24,7 @@ Scenarios (N subscribers):
   c  per-user: subscriber i alone on channel user:i, publishing round-robin, as fast as answered
 
 Servers: nchan (nginx + nchan), crier (crier-bench-server), crier-bp (the same with
-  hub_options::backlog_limit = CRIER_BACKLOG_LIMIT, default 16: publishes over the backlog
+  hub_options::backlog_limit = CRIER_BACKLOG_LIMIT, default 8: publishes over the backlog
   are refused with 503 + Retry-After; crier-load resends them after a backoff).
 
   --smoke          N=200, 2 s per run, the whole script in well under a minute (for CI;
@@ -67,7 +67,7 @@ payload_bytes=${PAYLOAD_BYTES:-100}
 scenarios=${SCENARIOS:-"a b c"}
 servers=${SERVERS:-"nchan crier crier-bp"}
 channels=${CHANNELS:-1}
-backlog_limit=${CRIER_BACKLOG_LIMIT:-16}
+backlog_limit=${CRIER_BACKLOG_LIMIT:-8}
 load=${CRIER_LOAD:-$root/build/release/benchmarks/crier-load}
 crier_server=${CRIER_BENCH_SERVER:-build/release/benchmarks/crier-bench-server}
 nginx=${NGINX:-nginx}
