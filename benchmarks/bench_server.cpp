@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     crier::adapters::http_server server(
         hub, {.port = port,
               .threads = threads,
+              .max_channels_per_stream = 66,
               .max_connections = 200000,
               .authenticate =
                   [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {

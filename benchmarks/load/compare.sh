@@ -419,13 +419,15 @@ for scenario in $scenarios; do
             row[$s.$k]=$(jget "$k" "$line")
         done
         row[$s.per_cpu]=$(per_cpu "${row[$s.delivered_per_s]}" "${row[$s.server_cpu_pct]}")
-        # Zero loss, always: any lost, duplicated or reordered event fails the whole run.
+        # Zero loss, always: any lost, duplicated or reordered event fails the whole run, and
+        # so does a subscriber that never got its stream (it would hide its losses).
         local_bad=""
         if [ "${row[$s.lost]:-1}" != 0 ] || [ "${row[$s.duplicated]:-1}" != 0 ] ||
            [ "${row[$s.reordered]:-1}" != 0 ]; then
-            bad_rows=$((bad_rows + 1))
             local_bad="FAIL:loss "
         fi
+        [ "${row[$s.established]:-0}" = "$n" ] || local_bad="${local_bad}FAIL:conns "
+        [ -z "$local_bad" ] || bad_rows=$((bad_rows + 1))
         # shellcheck disable=SC2059
         printf "$fmt" "$(scenario_name "$scenario")" "$s" "${row[$s.established]}" \
             "${row[$s.published_per_s]%.*}" "${row[$s.pub_refused]:-0}" \
@@ -466,7 +468,8 @@ if [ "$failed_runs" -gt 0 ]; then
     status=1
 fi
 if [ "$bad_rows" -gt 0 ]; then
-    echo "compare.sh: FAIL: $bad_rows row(s) lost, duplicated or reordered events"
+    echo "compare.sh: FAIL: $bad_rows row(s) lost, duplicated or reordered events, or had" \
+         "subscribers that never connected"
     status=1
 fi
 exit "$status"

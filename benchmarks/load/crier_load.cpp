@@ -1623,11 +1623,14 @@ private:
             have_rss ? (static_cast<double>(rss_after_) - static_cast<double>(rss_before_)) /
                            static_cast<double>(established_)
                      : 0.0;
+        // A run that never reached its window (no subscriber connected) has no CPU figures:
+        // 0, not NaN, which JSON cannot carry.
         const double window_s = to_s(usage_end_.wall_ns - usage_start_.wall_ns);
-        const double cpu_client =
-            100.0 * to_s(usage_end_.self_ns - usage_start_.self_ns) / window_s;
-        const double cpu_server =
-            100.0 * to_s(usage_end_.server_ns - usage_start_.server_ns) / window_s;
+        const auto pct = [&](std::int64_t ns) {
+            return window_s > 0 ? 100.0 * to_s(ns) / window_s : 0.0;
+        };
+        const double cpu_client = pct(usage_end_.self_ns - usage_start_.self_ns);
+        const double cpu_server = pct(usage_end_.server_ns - usage_start_.server_ns);
         const int client_core = pinned_cpu(0);
         const int server_core = opt_.server_pids.empty() ? -1 : pinned_cpu(opt_.server_pids[0]);
         const double client_core_busy = core_busy_pct(client_core);
