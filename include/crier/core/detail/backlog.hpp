@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 
 namespace crier::detail {
@@ -29,26 +30,28 @@ public:
 
     /// Frames queued and not drained, over all live subscriptions.
     [[nodiscard]] std::size_t frames() const noexcept {
-        return frames_.load(std::memory_order_relaxed);
+        const std::int64_t n = frames_.load(std::memory_order_relaxed);
+        return n < 0 ? 0 : static_cast<std::size_t>(n);
     }
 
     /// True when a publish must wait or be refused: the backlog is over the bound.
     [[nodiscard]] bool over() const noexcept {
         if (limit_ == 0) return false;
         const std::size_t subs = subscriptions_.load(std::memory_order_seq_cst);
-        return frames_.load(std::memory_order_seq_cst) > limit_ * (subs == 0 ? 1 : subs);
+        return frames_.load(std::memory_order_seq_cst) >
+               static_cast<std::int64_t>(limit_ * (subs == 0 ? 1 : subs));
     }
 
     /// Counts `n` more frames (a publish's fan-out or a replay).
     void add(std::size_t n) noexcept {
-        if (n != 0) frames_.fetch_add(n, std::memory_order_relaxed);
+        if (n != 0) frames_.fetch_add(static_cast<std::int64_t>(n), std::memory_order_relaxed);
     }
 
     /// Forgets `n` frames (drained, dropped by an overflow, or freed with their subscription),
     /// and wakes publishers waiting for the backlog to fall.
     void release(std::size_t n) noexcept {
         if (n == 0) return;
-        frames_.fetch_sub(n, std::memory_order_seq_cst);
+        frames_.fetch_sub(static_cast<std::int64_t>(n), std::memory_order_seq_cst);
         wake_if_under();
     }
 
@@ -91,7 +94,10 @@ private:
     }
 
     const std::size_t limit_;
-    std::atomic<std::size_t> frames_{0};
+    // Signed: a fan-out adds its frames once, after its loop, so a transport that drains one of
+    // them first takes the gauge briefly below the truth, even below zero; that must read as
+    // "under", never wrap to "over".
+    std::atomic<std::int64_t> frames_{0};
     std::atomic<std::size_t> subscriptions_{0};
     std::atomic<int> waiters_{0};
     std::mutex mutex_;

@@ -47,11 +47,9 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
     mutable std::mutex mutex;
     std::size_t counted = 0;  ///< queue.size() as the hub's backlog gauge last counted it
 
-    // Immutable after subscribe(); shared, since this state may outlive its hub:
-    std::shared_ptr<backlog_gauge> backlog;
-
     // Immutable after subscribe():
     std::weak_ptr<hub_core> hub;
+    std::shared_ptr<backlog_gauge> backlog;  ///< shared: this state may outlive its hub
     sse::event_id start{};  ///< the hub's position at registration (see subscription::start_id)
     std::string user_id;
     std::vector<std::string> types;
