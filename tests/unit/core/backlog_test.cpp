@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // hub_options::backlog_limit: a publish over the delivery backlog's bound is refused (or waits
 // for it, with a deadline), one under it is accepted, and nothing accepted is lost.
+#include <crier/core/detail/backlog.hpp>
 #include <crier/core/hub.hpp>
 
 #include <gtest/gtest.h>
@@ -192,6 +193,21 @@ TEST(hub_backlog, concurrent_publishers_and_a_reader_lose_nothing_accepted) {
     const auto seqs = crier_test::seqs(got);
     for (std::size_t i = 1; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], seqs[i - 1] + 1);
     EXPECT_EQ(hub.stats().backlog_frames, 0u);
+}
+
+TEST(hub_backlog, a_drain_counted_before_its_fan_out_reads_as_under_never_over) {
+    // A transport may drain a frame between its queuing and the fan-out's single add.
+    crier::detail::backlog_gauge gauge(2);
+    gauge.set_subscriptions(1);
+    gauge.release(1);
+    EXPECT_FALSE(gauge.over());
+    EXPECT_EQ(gauge.frames(), 0u);
+    gauge.add(1);
+    EXPECT_EQ(gauge.frames(), 0u);
+    gauge.add(3);
+    EXPECT_TRUE(gauge.over());  // 3 > 2
+    gauge.release(1);
+    EXPECT_FALSE(gauge.over());
 }
 
 }  // namespace
