@@ -96,7 +96,7 @@ struct hub_options {
     /// write carries that many events); a single slow reader adds only its share and meets
     /// its own queue bounds instead. 0: no bound, publish never waits (default: a hub cannot
     /// tell an application's undrained subscription from an overloaded transport, and a
-    /// bounded hub refuses publishes while one holds frames). 8–32 keeps most of the
+    /// bounded hub refuses publishes while one holds frames). 8–16 keeps most of the
     /// throughput that coalescing many events per write buys (see benchmarks/README.md).
     std::size_t backlog_limit = 0;
     /// How long hub::publish waits for the backlog to fall under backlog_limit before it
