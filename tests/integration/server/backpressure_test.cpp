@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -87,6 +88,19 @@ TEST(backpressure, publish_route_refuses_with_503_over_the_backlog_and_accepts_u
     const auto metrics =
         request(s.port(), "GET", "/api/realtime/stats", {"Authorization: Bearer admin"}, "");
     EXPECT_NE(metrics.body.find(R"("overloaded":2)"), std::string::npos) << metrics.body;
+}
+
+TEST(backpressure, the_route_never_waits_even_when_the_hub_would) {
+    // An I/O thread that waited for the backlog could be the one that drains it.
+    served s({.backlog_limit = 1, .backlog_wait = 10s, .rate_limit = 0});
+    auto held = s.hub.subscribe({.channels = {"horses"}});
+    ASSERT_FALSE(s.hub.publish("horses", "t", "1").error);
+    ASSERT_FALSE(s.hub.publish("horses", "t", "2").error);
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto r = publish(s.port(), "refused");
+    EXPECT_EQ(r.status(), 503) << r.body;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_EQ(held.queued_frames(), 2u);
 }
 
 TEST(backpressure, without_a_bound_the_route_never_refuses) {
