@@ -85,9 +85,13 @@ TEST(backpressure, publish_route_refuses_with_503_over_the_backlog_and_accepts_u
             EXPECT_EQ(got[1 + i].id, accepted_ids[i]) << i;
         }
     }
-    const auto metrics =
+    const auto stats =
         request(s.port(), "GET", "/api/realtime/stats", {"Authorization: Bearer admin"}, "");
-    EXPECT_NE(metrics.body.find(R"("overloaded":2)"), std::string::npos) << metrics.body;
+    EXPECT_NE(stats.body.find(R"("overloaded":2)"), std::string::npos) << stats.body;
+    const auto prometheus =
+        request(s.port(), "GET", "/api/realtime/metrics", {"Authorization: Bearer admin"}, "");
+    EXPECT_NE(prometheus.body.find("crier_overloaded_total 2\n"), std::string::npos)
+        << prometheus.body;
 }
 
 TEST(backpressure, the_route_never_waits_even_when_the_hub_would) {

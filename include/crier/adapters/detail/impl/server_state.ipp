@@ -553,6 +553,10 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("overflows_total", "counter", "Subscription queue overflows.", s.overflows);
     metric("rate_limited_total", "counter", "Events over a rate limit.", s.rate_limited);
     metric("batches_total", "counter", "Batch events flushed.", s.batched);
+    metric("backlog_frames", "gauge", "Frames queued and not yet drained (backlog_limit).",
+           s.backlog_frames);
+    metric("overloaded_total", "counter", "Publishes refused over the backlog limit.",
+           s.overloaded);
     metric("backplane_connected", "gauge", "1 while the backplane orders events.",
            s.backplane_connected ? 1 : 0);
     metric("backplane_lag", "gauge", "Events ordered cluster-wide, not delivered here yet.",
