@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     double duration = 0;
     std::string redis_url;  // several bench servers on one Redis
     std::string node_name;
+    std::size_t backlog_limit = 0;  // hub_options::backlog_limit: 0 leaves publishing unbounded
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view arg = argv[i];
         if (arg == "--port") {
@@ -42,16 +43,20 @@ int main(int argc, char** argv) {
             redis_url = argv[i + 1];
         } else if (arg == "--node-name") {
             node_name = argv[i + 1];
+        } else if (arg == "--backlog-limit") {
+            backlog_limit = static_cast<std::size_t>(std::atoll(argv[i + 1]));
         } else {
             fmt::print(stderr,
                        "usage: {} [--port N] [--threads N] [--duration S] [--redis URL] "
-                       "[--node-name NAME]\n",
+                       "[--node-name NAME] [--backlog-limit FRAMES]\n",
                        argv[0]);
             return 2;
         }
     }
-    crier::hub_options hub_options{.rate_limit = 0,
-                                   .max_channels_per_subscription = 8,
+    // 64 channels per stream for the channel sweep, beside the automatic `global` and `user:{i}`.
+    crier::hub_options hub_options{.backlog_limit = backlog_limit,
+                                   .rate_limit = 0,
+                                   .max_channels_per_subscription = 66,
                                    .max_connections_per_user = 0,
                                    .idle_timeout = std::chrono::hours(1)};
     if (!redis_url.empty()) {
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
     crier::adapters::http_server server(
         hub, {.port = port,
               .threads = threads,
+              .max_channels_per_stream = 66,
               .max_connections = 200000,
               .authenticate =
                   [](const crier::http::request& r) -> std::optional<crier::adapters::principal> {

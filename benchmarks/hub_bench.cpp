@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// Hub costs: publish with 0, 1, 100 and 10 000 subscribers (per publish and per delivery), per-user
-// publishing among 100 000 subscriptions, replaying 1000 events, and the dedup check. Baselines
+// Hub costs: publish with 0 to 200 000 subscribers on its channel (per publish and per delivery),
+// per-user publishing among 1 000 to 200 000 subscriptions (with and without history, to show
+// where the cost grows), replaying 1000 events, and the dedup check. Baselines
 // measured in the same run: a publish with no subscriber, and std::vector<std::shared_ptr>::
 // push_back (`x_push_back` = per-delivery cost / push_back cost).
 #include <crier/core.hpp>
@@ -107,10 +108,17 @@ void publish_fanout(benchmark::State& state) {
                                                       benchmark::Counter::kIsRate);
 }
 
+/// Per-user publishing: range(0) subscriptions, two per user (the seed's "a user with two tabs"),
+/// each publish to one user's channel; range(1) = 0 turns history off. range(2) = 1 visits the
+/// users in a scattered order, as requests from many users arrive; 0 in index order, which
+/// touches the same state in the order it was allocated (what the hardware prefetcher likes):
+/// the difference between the two is the cost of cache misses, not of work.
 void publish_per_user(benchmark::State& state) {
-    constexpr std::size_t users = 50000;
-    constexpr std::size_t subscriptions = 100000;
-    crier::hub h(bench_options());
+    const auto subscriptions = static_cast<std::size_t>(state.range(0));
+    const std::size_t users = subscriptions / 2;
+    const bool history = state.range(1) != 0;
+    const bool scattered = state.range(2) != 0;
+    crier::hub h(bench_options({.history_size = history ? std::size_t{50} : 0}));
     std::vector<crier::subscription> subs;
     subs.reserve(subscriptions);
     for (std::size_t i = 0; i < subscriptions; ++i) {
@@ -122,7 +130,9 @@ void publish_per_user(benchmark::State& state) {
     std::size_t i = 0;
     std::vector<crier::sse::frame> out;
     for (auto _ : state) {
-        const std::size_t u = (i++ * 7919) % users;
+        // 7919 is prime: every user once per round, scattered.
+        const std::size_t u = scattered ? (i * 7919) % users : i % users;
+        ++i;
         benchmark::DoNotOptimize(h.publish_to_user(ids[u], "notes:created", payload));
         if (i % 100000 == 0) {
             state.PauseTiming();
@@ -134,6 +144,9 @@ void publish_per_user(benchmark::State& state) {
         }
     }
     state.counters["subscriptions"] = static_cast<double>(subscriptions);
+    const auto st = h.stats();
+    state.counters["history_events"] = static_cast<double>(st.history_events);
+    state.counters["history_MiB"] = static_cast<double>(st.history_bytes) / 1048576.0;
     state.counters["ns_bare_publish"] = bare_publish_ns();
 }
 
@@ -190,8 +203,21 @@ void dedup_from_json_fields(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(baseline_push_back);
-BENCHMARK(publish_fanout)->Arg(0)->Arg(1)->Arg(100)->Arg(10000)->MinTime(0.3)->UseRealTime();
-BENCHMARK(publish_per_user)->MinTime(0.3)->UseRealTime();
+BENCHMARK(publish_fanout)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(200000)
+    ->MinTime(0.3)
+    ->UseRealTime();
+BENCHMARK(publish_per_user)
+    ->ArgsProduct({{1000, 10000, 100000, 200000}, {1, 0}, {1, 0}})
+    ->ArgNames({"subs", "history", "scattered"})
+    ->MinTime(0.3)
+    ->UseRealTime();
 BENCHMARK(replay_1000)->Unit(benchmark::kMicrosecond)->MinTime(0.2);
 BENCHMARK(dedup_duplicate_key);
 BENCHMARK(dedup_new_key);

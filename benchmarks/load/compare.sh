@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Fan-out load benchmark: the same scenarios against nginx+nchan and crier in one run, each
 # server pinned to core 0 and crier-load to core 1; prints a table with crier/nchan ratios.
+# Exits non-zero when a run gives no result or any row lost, duplicated or reordered an event.
 #
 # Installs nothing. Needs a built crier-load (cmake --preset release && cmake --build --preset
 # release --target crier-load), and for each side: `nginx` with the nchan module (Debian:
@@ -14,16 +15,21 @@ usage() {
     cat <<'EOF'
 usage: benchmarks/load/compare.sh [--smoke] [-n N] [--duration S] [--warmup S] [--rate R]
                                   [--publishers K] [--pipeline D] [--scenarios "a b c"]
-                                  [--servers "nchan crier"]
-                                  [--out FILE] [--keep]
+                                  [--servers "nchan crier crier-bp"] [--channels K]
+                                  [--payload-bytes B] [--out FILE] [--keep]
 
 Scenarios (N subscribers):
   a  fan-out: all N on one channel, publishing as fast as the server answers
   b  fan-out: all N on one channel, a fixed rate of R events/s
   c  per-user: subscriber i alone on channel user:i, publishing round-robin, as fast as answered
 
+Servers: nchan (nginx + nchan), crier (crier-bench-server), crier-bp (the same with
+  hub_options::backlog_limit = CRIER_BACKLOG_LIMIT, default 8: publishes over the backlog
+  are refused with 503 + Retry-After; crier-load resends them after a backoff).
+
   --smoke          N=200, 2 s per run, the whole script in well under a minute (for CI;
-                   exits non-zero only if a run gives no result, never on the numbers)
+                   exits non-zero if a run gives no result or loses, duplicates or reorders
+                   an event, never on the other numbers)
   -n N             subscribers (default 10000; at most the open-file limit minus a margin)
   --duration S     measured seconds per run (default 10)     --warmup S   (default 2)
   --rate R         scenario b's events/s (default 20000/N: 20 000 deliveries/s, 2 ev/s at
@@ -32,11 +38,15 @@ Scenarios (N subscribers):
                    (default 1; both servers get the same)
   --publishers K   publisher connections for scenario c (default 4; a and b use one, so that
                    a's latency is one fan-out's, not a queue of them)
+  --channels K     channels per stream (default 1): each subscriber also holds K-1 idle
+                   channels (crier: &channel=x1..; nchan: one multiplexed /msub/ch,x1,..;
+                   crier streams also hold their automatic global and user:i)
+  --payload-bytes B  event payload (default 100)
   --out FILE       append each run's JSON line to FILE
   --keep           keep the temp dir (server configs, logs, crier-load reports)
 
 Environment: N, DURATION, WARMUP, FIXED_RATE, PUBLISHERS, PUBLISHERS_FANOUT, PAYLOAD_BYTES,
-PIPELINE, SCENARIOS, SERVERS, CRIER_LOAD (default build/release/benchmarks/crier-load),
+PIPELINE, SCENARIOS, SERVERS, CHANNELS, CRIER_BACKLOG_LIMIT, CRIER_LOAD (default build/release/benchmarks/crier-load),
 CRIER_BENCH_SERVER (default build/release/benchmarks/crier-bench-server), NGINX (default nginx),
 NCHAN_MODULE (path of ngx_nchan_module.so, found automatically), NCHAN_BUFFER_LENGTH (default
 1000), NCHAN_MESSAGE_TIMEOUT (default 5m).
@@ -55,7 +65,9 @@ pipeline=${PIPELINE:-1}
 publishers_fanout=${PUBLISHERS_FANOUT:-1}
 payload_bytes=${PAYLOAD_BYTES:-100}
 scenarios=${SCENARIOS:-"a b c"}
-servers=${SERVERS:-"nchan crier"}
+servers=${SERVERS:-"nchan crier crier-bp"}
+channels=${CHANNELS:-1}
+backlog_limit=${CRIER_BACKLOG_LIMIT:-8}
 load=${CRIER_LOAD:-$root/build/release/benchmarks/crier-load}
 crier_server=${CRIER_BENCH_SERVER:-build/release/benchmarks/crier-bench-server}
 nginx=${NGINX:-nginx}
@@ -76,6 +88,8 @@ while [ $# -gt 0 ]; do
         --pipeline) pipeline=$2; shift ;;
         --scenarios) scenarios=$2; shift ;;
         --servers) servers=$2; shift ;;
+        --channels) channels=$2; shift ;;
+        --payload-bytes) payload_bytes=$2; shift ;;
         --out) out=$2; shift ;;
         --keep) keep=1 ;;
         -h | --help) usage; exit 0 ;;
@@ -212,6 +226,13 @@ http {
             nchan_channel_id \$1;
             nchan_subscriber_first_message newest;
         }
+        # Several channels on one stream (--channels): nchan multiplexes up to 255.
+        location ~ ^/msub/(.+)\$ {
+            nchan_subscriber eventsource;
+            nchan_channel_id \$1;
+            nchan_channel_id_split_delimiter ",";
+            nchan_subscriber_first_message newest;
+        }
     }
 }
 EOF
@@ -239,11 +260,14 @@ EOF
 
 crier_skip=""
 [ -x "$crier_server" ] || crier_skip="crier bench server not built ($crier_server)"
+# shellcheck disable=SC2034  # read as ${!skip_var}
+crier_bp_skip=$crier_skip
 
-start_crier() {  # port
+start_crier() {  # port [bench server options]
     local port=$1
+    shift
     taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
-        "$crier_server" --port "$port" --threads 1 >"$tmp/crier-$port.log" 2>&1 &
+        "$crier_server" --port "$port" --threads 1 "$@" >"$tmp/crier-$port.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
         echo "compare.sh: crier bench server did not start; see below" >&2
@@ -275,6 +299,13 @@ failed_runs=0
 results=$tmp/results.jsonl
 : >"$results"
 
+# The idle channels each stream holds beside its own (--channels K): x1 .. x(K-1).
+extra_channels() {  # separator prefix
+    local j out=""
+    for ((j = 1; j < channels; j++)); do out="$out$1$2x$j"; done
+    printf '%s' "$out"
+}
+
 run_one() {  # scenario server
     local scenario=$1 server=$2 port base mode_args=() server_args=()
     port=$(free_port)
@@ -282,14 +313,21 @@ run_one() {  # scenario server
     case "$server" in
         nchan)
             start_nchan "$port" || return 1
-            server_args=(--sub-url "$base/sub/{ch}" --pub-url "$base/pub?id={ch}"
+            local sub="$base/sub/{ch}"
+            [ "$channels" -le 1 ] || sub="$base/msub/{ch}$(extra_channels , "")"
+            server_args=(--sub-url "$sub" --pub-url "$base/pub?id={ch}"
                          --pub-body '{data}' --pub-content-type 'text/plain')
             ;;
-        crier)
-            start_crier "$port" || return 1
+        crier | crier-bp)
+            if [ "$server" = crier-bp ]; then
+                start_crier "$port" --backlog-limit "$backlog_limit" || return 1
+            else
+                start_crier "$port" || return 1
+            fi
             # crier takes the user from ?user= and subscribes it to user:{user} itself.
             local sub="$base/api/realtime/events?user={i}"
             [ "$scenario" = c ] || sub="$sub&channel={ch}"
+            sub="$sub$(extra_channels '&' channel=)"
             server_args=(--sub-url "$sub" --pub-url "$base/api/realtime/publish"
                          --pub-body '{"channels":["{ch}"],"type":"bench","data":"{data_json}"}'
                          --pub-content-type 'application/json')
@@ -323,14 +361,15 @@ run_one() {  # scenario server
 }
 
 echo "compare.sh: N=$n, ${duration} s per run after ${warmup} s warmup, fixed rate ${fixed_rate}/s," \
-     "publishers: $publishers_fanout (fan-out) / $publishers (per-user), payload ${payload_bytes} B;" \
+     "publishers: $publishers_fanout (fan-out) / $publishers (per-user), payload ${payload_bytes} B," \
+     "$channels channel(s) per stream, crier-bp backlog limit $backlog_limit;" \
      "servers on core $server_cpu, crier-load on core $client_cpu"
 for s in $servers; do
     case "$s" in
         nchan) [ -z "$nchan_skip" ] && echo "compare.sh: nchan: $("$nginx" -v 2>&1), module $nchan_module" \
                    || echo "compare.sh: SKIP nchan: $nchan_skip" ;;
-        crier) [ -z "$crier_skip" ] && echo "compare.sh: crier: $crier_server" \
-                   || echo "compare.sh: SKIP crier: $crier_skip" ;;
+        crier | crier-bp) [ -z "$crier_skip" ] && echo "compare.sh: $s: $crier_server" \
+                   || echo "compare.sh: SKIP $s: $crier_skip" ;;
         *) echo "compare.sh: unknown server $s" >&2; exit 2 ;;
     esac
 done
@@ -338,7 +377,7 @@ echo
 
 for scenario in $scenarios; do
     for s in $servers; do
-        skip_var=${s}_skip
+        skip_var=${s//-/_}_skip
         [ -z "${!skip_var}" ] || continue
         echo "=== $(scenario_name "$scenario") / $s"
         run_one "$scenario" "$s" || failed_runs=$((failed_runs + 1))
@@ -364,43 +403,57 @@ noisy() {  # who process% core-busy%
 client_bound() {  # process%
     awk -v p="$1" 'BEGIN { if (p >= 90) printf "client-bound " }'
 }
-fmt='%-18s %-11s %6s %7s %9s %11s %9s %9s %9s %14s %8s %7s %7s %s\n'
+fmt='%-18s %-14s %6s %7s %8s %9s %11s %9s %9s %9s %14s %8s %7s %7s %s\n'
 # shellcheck disable=SC2059  # the format is this script's own
-printf "$fmt" scenario server conns pub/s deliv/s deliv/cpu-s 'p50 us' 'p99 us' 'max us' \
+printf "$fmt" scenario server conns pub/s refused deliv/s deliv/cpu-s 'p50 us' 'p99 us' 'max us' \
     lost/dup/reord RSS/conn 'srv cpu' 'cli cpu' note
+bad_rows=0
 for scenario in $scenarios; do
     declare -A row=()
     for s in $servers; do
         line=$(grep "\"label\":\"$scenario/$s\"" "$results" | tail -1 || true)
         [ -n "$line" ] || continue
         for k in established published_per_s delivered_per_s latency_us_p50 latency_us_p99 \
-                 latency_us_max lost duplicated reordered rss_per_conn_bytes server_cpu_pct \
+                 latency_us_max lost duplicated reordered rss_per_conn_bytes server_cpu_pct pub_refused \
                  client_cpu_pct server_core_busy_pct client_core_busy_pct; do
             row[$s.$k]=$(jget "$k" "$line")
         done
         row[$s.per_cpu]=$(per_cpu "${row[$s.delivered_per_s]}" "${row[$s.server_cpu_pct]}")
+        # Zero loss, always: any lost, duplicated or reordered event fails the whole run, and
+        # so does a subscriber that never got its stream (it would hide its losses).
+        local_bad=""
+        if [ "${row[$s.lost]:-1}" != 0 ] || [ "${row[$s.duplicated]:-1}" != 0 ] ||
+           [ "${row[$s.reordered]:-1}" != 0 ]; then
+            local_bad="FAIL:loss "
+        fi
+        [ "${row[$s.established]:-0}" = "$n" ] || local_bad="${local_bad}FAIL:conns "
+        [ -z "$local_bad" ] || bad_rows=$((bad_rows + 1))
         # shellcheck disable=SC2059
         printf "$fmt" "$(scenario_name "$scenario")" "$s" "${row[$s.established]}" \
-            "${row[$s.published_per_s]%.*}" "${row[$s.delivered_per_s]%.*}" "${row[$s.per_cpu]}" \
+            "${row[$s.published_per_s]%.*}" "${row[$s.pub_refused]:-0}" \
+            "${row[$s.delivered_per_s]%.*}" "${row[$s.per_cpu]}" \
             "${row[$s.latency_us_p50]}" "${row[$s.latency_us_p99]}" "${row[$s.latency_us_max]}" \
             "${row[$s.lost]}/${row[$s.duplicated]}/${row[$s.reordered]}" \
             "${row[$s.rss_per_conn_bytes]}" "${row[$s.server_cpu_pct]%.*}%" \
             "${row[$s.client_cpu_pct]%.*}%" \
-            "$(noisy srv "${row[$s.server_cpu_pct]}" "${row[$s.server_core_busy_pct]}")$(noisy \
+            "$local_bad$(noisy srv "${row[$s.server_cpu_pct]}" "${row[$s.server_core_busy_pct]}")$(noisy \
                cli "${row[$s.client_cpu_pct]}" "${row[$s.client_core_busy_pct]}")$(client_bound \
                "${row[$s.client_cpu_pct]}")"
     done
-    if [ -n "${row[crier.delivered_per_s]:-}" ] && [ -n "${row[nchan.delivered_per_s]:-}" ]; then
-        r() { ratio "${row[crier.$1]}" "${row[nchan.$1]}"; }
-        # shellcheck disable=SC2059
-        printf "$fmt" "$(scenario_name "$scenario")" crier/nchan "" "$(r published_per_s)" \
-            "$(r delivered_per_s)" "$(r per_cpu)" "$(r latency_us_p50)" "$(r latency_us_p99)" \
-            "$(r latency_us_max)" "" "$(r rss_per_conn_bytes)" "" "" ""
-    fi
+    for c in crier crier-bp; do
+        if [ -n "${row[$c.delivered_per_s]:-}" ] && [ -n "${row[nchan.delivered_per_s]:-}" ]; then
+            r() { ratio "${row[$c.$1]}" "${row[nchan.$1]}"; }
+            # shellcheck disable=SC2059
+            printf "$fmt" "$(scenario_name "$scenario")" "$c/nchan" "" "$(r published_per_s)" "" \
+                "$(r delivered_per_s)" "$(r per_cpu)" "$(r latency_us_p50)" \
+                "$(r latency_us_p99)" "$(r latency_us_max)" "" "$(r rss_per_conn_bytes)" "" "" ""
+        fi
+    done
     unset row
 done
 echo
-echo "pub/s: publishes answered 2xx per second; deliv/s: events received by all subscribers per"
+echo "pub/s: publishes answered 2xx per second; refused: 503/429 answers (each resent after a"
+echo "  backoff: they are not lost); deliv/s: events received by all subscribers per"
 echo "  second (measured window); deliv/cpu-s: deliv/s per second of server CPU;"
 echo "  latency: publish -> receive; RSS/conn: server RSS growth per idle SSE connection, bytes;"
 echo "  cpu: % of one core in the window."
@@ -409,8 +462,14 @@ echo "  softirq): compare with care (deliv/cpu-s holds up best), or rerun on a q
 echo "  client-bound: crier-load used >= 90 % of its core, so the server may have had more to give."
 echo "Ratios are crier/nchan: above 1 is better for pub/s and deliv/s, below 1 for the others."
 
+status=0
 if [ "$failed_runs" -gt 0 ]; then
     echo "compare.sh: $failed_runs run(s) failed to produce a result"
-    exit 1
+    status=1
 fi
-exit 0
+if [ "$bad_rows" -gt 0 ]; then
+    echo "compare.sh: FAIL: $bad_rows row(s) lost, duplicated or reordered events, or had" \
+         "subscribers that never connected"
+    status=1
+fi
+exit "$status"

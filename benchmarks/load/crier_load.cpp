@@ -111,6 +111,7 @@ struct options {
     double connect_timeout = 30;
     std::size_t connect_batch = 256;
     std::size_t payload_bytes = 100;
+    double backoff_ms = 1;  // first wait after a 503/429; doubles up to the Retry-After
     std::vector<int> server_pids;
     std::string label;
     bool json = false;
@@ -145,6 +146,9 @@ Publishers
   --pipeline D             requests in flight per publisher connection (default 1)
   --rate max|R             as fast as the server answers, or R events/s (default max)
   --payload-bytes B        payload size (default 100)
+  --backoff-ms MS          after a 503 or 429 answer, resend that event after MS ms, doubling
+                           per refusal in a row up to the Retry-After (else 1 s); the event keeps
+                           its first send time, so the wait counts in its latency (default 1)
 
 Run
   --warmup S               publishing before measurement starts (default 1)
@@ -248,6 +252,8 @@ options parse_args(int argc, char** argv) {
             o.connect_timeout = parse_seconds(arg, value, 3600);
         } else if (arg == "--connect-batch") {
             o.connect_batch = parse_count(arg, value, 1, 100'000);
+        } else if (arg == "--backoff-ms") {
+            o.backoff_ms = parse_seconds(arg, value, 60000);
         } else if (arg == "--payload-bytes") {
             o.payload_bytes = parse_count(arg, value, 0, 1 << 20);
         } else if (arg == "--server-pid") {
@@ -514,6 +520,7 @@ struct response_head {
     bool chunked = false;
     std::optional<std::uint64_t> content_length;
     bool close = false;
+    std::optional<std::uint32_t> retry_after_s;  ///< Retry-After in seconds (a date is ignored)
 };
 
 std::optional<response_head> parse_head(std::string_view head) {
@@ -541,6 +548,10 @@ std::optional<response_head> parse_head(std::string_view head) {
                 return std::nullopt;
             }
             h.content_length = n;
+        } else if (iequals(name, "retry-after")) {
+            std::uint32_t n = 0;
+            const auto r = std::from_chars(value.data(), value.data() + value.size(), n);
+            if (r.ec == std::errc{} && r.ptr == value.data() + value.size()) h.retry_after_s = n;
         } else if (iequals(name, "connection")) {
             if (icontains(value, "close")) h.close = true;
             if (icontains(value, "keep-alive")) h.close = false;
@@ -924,6 +935,12 @@ struct subscriber {
     std::vector<stream_state> streams;  // by publisher; allocated at the first event
 };
 
+/// One publish: its channel and its marker (kept to resend it unchanged after a refusal).
+struct sent_event {
+    std::uint32_t ch = 0;
+    marker m;
+};
+
 /// One keep-alive publisher connection and its in-flight requests.
 struct publisher {
     int fd = -1;
@@ -931,7 +948,10 @@ struct publisher {
     std::vector<std::uint32_t> channels;  // channel indices this publisher serves, in turn
     std::vector<std::uint32_t> seq;       // next sequence number, by position in `channels`
     std::size_t next = 0;                 // position in `channels` of the next publish
-    std::deque<std::uint32_t> inflight;   // channel index of each unanswered request
+    std::deque<sent_event> inflight;      // each unanswered request
+    std::deque<sent_event> retry;         // refused (503/429): resent first, from resume_at
+    std::int64_t resume_at = 0;           // no request before this (CLOCK_MONOTONIC ns)
+    std::int64_t backoff_ns = 0;          // the last wait; 0 after an accepted publish
     std::string out;
     std::size_t out_off = 0;
     std::string in;
@@ -1300,7 +1320,7 @@ private:
                 scheduled_due_ = static_cast<std::uint64_t>(to_s(now - start) * opt_.rate) + 1;
                 while (scheduled_ < scheduled_due_) {
                     publisher& p = pubs_[scheduled_ % pubs_.size()];
-                    if (p.fd < 0 || p.inflight.size() >= opt_.pipeline) break;
+                    if (!can_send(p, now)) break;
                     const auto due_ns = start + static_cast<std::int64_t>(
                                                     static_cast<double>(scheduled_) *
                                                     static_cast<double>(ns_per_s) / opt_.rate);
@@ -1310,12 +1330,17 @@ private:
                 }
             } else {
                 for (auto& p : pubs_) {
-                    while (p.fd >= 0 && p.inflight.size() < opt_.pipeline) queue_publish(p);
+                    while (can_send(p, now)) queue_publish(p);
                 }
             }
             flush_all();
+            // A publisher backing off must not sleep past its resume time.
+            std::int64_t wake = std::min(window_end_, now + 10'000'000);
+            for (const auto& p : pubs_) {
+                if (p.fd >= 0 && p.resume_at > now) wake = std::min(wake, p.resume_at);
+            }
             poll_once(
-                static_cast<int>(std::clamp<std::int64_t>((window_end_ - now) / 1'000'000, 0, 10)));
+                static_cast<int>(std::max<std::int64_t>(0, (wake - now + 999'999) / 1'000'000)));
             now = now_ns();
         }
         if (!in_window) usage_start_ = take_usage();
@@ -1342,14 +1367,29 @@ private:
         for (auto& p : pubs_) unanswered_ += p.inflight.size();
     }
 
+    [[nodiscard]] bool can_send(const publisher& p, std::int64_t now) const {
+        return p.fd >= 0 && p.inflight.size() < opt_.pipeline && now >= p.resume_at;
+    }
+
+    /// Sends the next event, or first a refused one again (same marker: same stream position
+    /// and send time).
     void queue_publish(publisher& p) {
-        const std::uint32_t c = p.channels[p.next];
-        const marker m{.ts = static_cast<std::uint64_t>(now_ns()),
-                       .seq = p.seq[p.next]++,
-                       .pub = p.id,
-                       .ch = c};
-        p.next = (p.next + 1) % p.channels.size();
-        make_payload(payload_, m, opt_.payload_bytes);
+        sent_event e;
+        if (!p.retry.empty()) {
+            e = p.retry.front();
+            p.retry.pop_front();
+            ++retried_;
+        } else {
+            e.ch = p.channels[p.next];
+            e.m = {.ts = static_cast<std::uint64_t>(now_ns()),
+                   .seq = p.seq[p.next]++,
+                   .pub = p.id,
+                   .ch = e.ch};
+            p.next = (p.next + 1) % p.channels.size();
+            ++sent_;
+        }
+        const std::uint32_t c = e.ch;
+        make_payload(payload_, e.m, opt_.payload_bytes);
         body_.clear();
         pub_body_.expand(body_, {.ch = channel_names_[c], .i = c, .data = payload_}, false);
         p.out += "POST ";
@@ -1363,8 +1403,7 @@ private:
         }
         p.out += "\r\n";
         p.out += body_;
-        p.inflight.push_back(c);
-        ++sent_;
+        p.inflight.push_back(e);
     }
 
     void flush_all() {
@@ -1471,11 +1510,24 @@ private:
     void complete(publisher& p) {
         p.in_body = false;
         if (p.inflight.empty()) return;  // an answer to nothing: ignore
-        const std::uint32_t c = p.inflight.front();
+        const sent_event e = p.inflight.front();
         p.inflight.pop_front();
         if (p.head.status >= 200 && p.head.status < 300) {
             ++accepted_;
-            expected_ += subs_on_channel_[c];
+            expected_ += subs_on_channel_[e.ch];
+            p.backoff_ns = 0;
+        } else if (p.head.status == 503 || p.head.status == 429) {
+            // Backpressure: wait, then send the same event again, as a well-behaved publisher
+            // does (not once the window is over). Refusals are counted apart from errors; the
+            // event owes no delivery yet.
+            ++refused_;
+            if (draining_) return;
+            const std::int64_t cap =
+                p.head.retry_after_s ? std::int64_t{*p.head.retry_after_s} * ns_per_s : ns_per_s;
+            const auto first = static_cast<std::int64_t>(opt_.backoff_ms * 1e6);
+            p.backoff_ns = std::min(cap, p.backoff_ns == 0 ? first : p.backoff_ns * 2);
+            p.resume_at = now_ns() + p.backoff_ns;
+            p.retry.push_back(e);
         } else {
             ++rejected_;
             last_pub_status_ = p.head.status;
@@ -1571,11 +1623,14 @@ private:
             have_rss ? (static_cast<double>(rss_after_) - static_cast<double>(rss_before_)) /
                            static_cast<double>(established_)
                      : 0.0;
+        // A run that never reached its window (no subscriber connected) has no CPU figures:
+        // 0, not NaN, which JSON cannot carry.
         const double window_s = to_s(usage_end_.wall_ns - usage_start_.wall_ns);
-        const double cpu_client =
-            100.0 * to_s(usage_end_.self_ns - usage_start_.self_ns) / window_s;
-        const double cpu_server =
-            100.0 * to_s(usage_end_.server_ns - usage_start_.server_ns) / window_s;
+        const auto pct = [&](std::int64_t ns) {
+            return window_s > 0 ? 100.0 * to_s(ns) / window_s : 0.0;
+        };
+        const double cpu_client = pct(usage_end_.self_ns - usage_start_.self_ns);
+        const double cpu_server = pct(usage_end_.server_ns - usage_start_.server_ns);
         const int client_core = pinned_cpu(0);
         const int server_core = opt_.server_pids.empty() ? -1 : pinned_cpu(opt_.server_pids[0]);
         const double client_core_busy = core_busy_pct(client_core);
@@ -1601,9 +1656,10 @@ private:
             last_bad_status_ ? fmt::format(" [last {}]", last_bad_status_) : "", f[3], f[4],
             setup_s_);
         fmt::print(
-            "  published     {} sent, {} accepted (2xx), {:.0f}/s in window; {} rejected{}, "
+            "  published     {} sent, {} accepted (2xx), {:.0f}/s in window; {} refused "
+            "(503/429, resent after a backoff: {} resends); {} rejected{}, "
             "{} unanswered, {} reconnects{}\n",
-            sent_, accepted_, pub_per_s, rejected_,
+            sent_, accepted_, pub_per_s, refused_, retried_, rejected_,
             last_pub_status_ ? fmt::format(" [last {}]", last_pub_status_) : "", unanswered_,
             reconnects_,
             opt_.rate > 0
@@ -1657,7 +1713,7 @@ private:
                 R"({{"label":"{}","mode":"{}","connections":{},"established":{},"failed":{},)"
                 R"("publishers":{},"pipeline":{},"rate":"{}","duration_s":{:g},"warmup_s":{:g},)"
                 R"("payload_bytes":{},"setup_s":{:.3f},"published":{},"published_per_s":{:.1f},)"
-                R"("pub_rejected":{},"pub_unanswered":{},"expected":{},"delivered":{},)"
+                R"("pub_refused":{},"pub_rejected":{},"pub_unanswered":{},"expected":{},"delivered":{},)"
                 R"("delivered_per_s":{:.1f},"lost":{},"duplicated":{},"reordered":{},)"
                 R"("misrouted":{},"disconnected":{},"latency_us_p50":{:.1f},)"
                 R"("latency_us_p99":{:.1f},"latency_us_max":{:.1f},"latency_samples":{},)"
@@ -1667,9 +1723,9 @@ private:
                 "\n",
                 label, opt_.per_user ? "per-user" : "fanout", subs_.size(), established_, failed,
                 pubs_.size(), opt_.pipeline, rate, duration, opt_.warmup, opt_.payload_bytes,
-                setup_s_, accepted_, pub_per_s, rejected_, unanswered_, expected_, delivered_,
-                per_s, lost, duplicated_, reordered_, misrouted_, disconnected_, p50, p99, pmax,
-                latency_.count(), rss_before_, rss_after_, rss_per_conn,
+                setup_s_, accepted_, pub_per_s, refused_, rejected_, unanswered_, expected_,
+                delivered_, per_s, lost, duplicated_, reordered_, misrouted_, disconnected_, p50,
+                p99, pmax, latency_.count(), rss_before_, rss_after_, rss_per_conn,
                 static_cast<double>(schedule_lag_max_ns_) / 1000.0, cpu_client,
                 opt_.server_pids.empty() ? 0.0 : cpu_server, client_core, client_core_busy,
                 server_core, server_core_busy);
@@ -1718,6 +1774,8 @@ private:
     std::uint64_t accepted_at_window_start_ = 0;
     std::uint64_t accepted_window_ = 0;
     std::uint64_t rejected_ = 0;
+    std::uint64_t refused_ = 0;  // 503/429 answers, each resent after a backoff
+    std::uint64_t retried_ = 0;
     std::uint64_t unanswered_ = 0;
     std::uint64_t reconnects_ = 0;
     std::uint64_t expected_ = 0;

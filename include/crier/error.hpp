@@ -44,6 +44,7 @@ enum class errc {
     reconnect_refused,      ///< the host asked this user or channel not to reconnect (HTTP 204)
     peer_closed,            ///< the peer closed the connection or it failed
     idle_timeout,           ///< a stream delivered no event for the idle interval
+    overloaded,             ///< the delivery backlog is over its bound: publish again later
 };
 
 /// The category of crier::errc (name "crier").

@@ -12,7 +12,7 @@ TEST(error, category_and_messages) {
     EXPECT_EQ(ec.message(), "event type is reserved (connected, resync, batch)");
     EXPECT_EQ(ec, crier::errc::reserved_type);
     EXPECT_NE(ec, crier::errc::invalid_type);
-    for (int v = 1; v <= static_cast<int>(crier::errc::idle_timeout); ++v) {
+    for (int v = 1; v <= static_cast<int>(crier::errc::overloaded); ++v) {
         EXPECT_NE(crier::make_error_code(static_cast<crier::errc>(v)).message(),
                   "unknown crier error")
             << v;

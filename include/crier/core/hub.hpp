@@ -58,9 +58,10 @@ struct disconnect_options {
 /// the rate limit (their ids are assigned at the flush: consecutive, just below the batch's).
 ///
 /// @par Thread Safety
-/// Every member function may be called from any thread concurrently. Publishing never blocks on
-/// a subscriber and never throws. The hub must outlive its subscriptions' use of it; a handle
-/// destroyed after the hub is harmless.
+/// Every member function may be called from any thread concurrently. Publishing never throws
+/// and never blocks on a subscriber, except that with hub_options::backlog_limit and a
+/// backlog_wait it waits, at most that long, for transports to drain the backlog. The hub must
+/// outlive its subscriptions' use of it; a handle destroyed after the hub is harmless.
 class hub {
 public:
     /// A hub with these limits. Takes the backplane in `options` (or makes an in-process one).
@@ -73,7 +74,7 @@ public:
     /// The options it was made with.
     [[nodiscard]] CRIER_DECL const hub_options& options() const noexcept;
 
-    // -- Publishing (noexcept, any thread, never blocks on a subscriber) ----------------------
+    // -- Publishing (noexcept, any thread; waits only for hub_options::backlog_wait) ----------
 
     /// Publishes one event to one channel.
     CRIER_DECL publish_result publish(std::string_view channel, std::string_view type,

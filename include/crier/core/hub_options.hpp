@@ -84,6 +84,26 @@ struct hub_options {
     /// What a full queue does. Default: overflow_policy::disconnect.
     overflow_policy overflow = overflow_policy::disconnect;
 
+    // -- Backpressure on publishers (opt-in) ---------------------------------------------------
+
+    /// Bound on the delivery backlog: frames queued on subscriptions and not yet drained by a
+    /// transport, as an average per live subscription (the hub's total over its subscription
+    /// count). Past it a publish waits up to backlog_wait for transports to catch up, then is
+    /// refused with errc::overloaded (HTTP 503 with `Retry-After` on the publish route): a
+    /// publisher faster than delivery gets a bounded publish→receive latency instead of a
+    /// growing queue. A refused event is not sequenced or delivered; an accepted one is
+    /// delivered as always. The average is what sets latency under load (each stream's next
+    /// write carries that many events); a single slow reader adds only its share and meets
+    /// its own queue bounds instead. 0: no bound, publish never waits (default: a hub cannot
+    /// tell an application's undrained subscription from an overloaded transport, and a
+    /// bounded hub refuses publishes while one holds frames). 8–16 keeps most of the
+    /// throughput that coalescing many events per write buys (see benchmarks/README.md).
+    std::size_t backlog_limit = 0;
+    /// How long hub::publish waits for the backlog to fall under backlog_limit before it
+    /// refuses (publish_options::backlog_wait overrides it per call; the embedded server's
+    /// publish route never waits). Zero: refuse at once. Default: 0.
+    std::chrono::milliseconds backlog_wait{0};
+
     // -- Rate limit (per channel) --------------------------------------------------------------
 
     /// Individual events a channel carries per rate_window (token bucket: bursts of up to this

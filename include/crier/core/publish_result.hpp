@@ -6,6 +6,7 @@
 #include <crier/config.hpp>
 #include <crier/sse/event_id.hpp>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -19,6 +20,11 @@ struct publish_options {
     /// limit: see publish_result::id). Keys are global to the hub (not per
     /// channel). Empty: the key is built from hub_options::dedup_fields, if any.
     std::string_view dedup_key = {};
+    /// How long this publish may wait while the delivery backlog is over
+    /// hub_options::backlog_limit before it is refused with errc::overloaded. Negative: the
+    /// hub's hub_options::backlog_wait. Zero: refuse at once (what the embedded server's
+    /// publish route does: it never blocks an I/O thread).
+    std::chrono::milliseconds backlog_wait{-1};
 };
 
 /// The outcome of a publish. Never throws; check `error` first.
@@ -26,7 +32,9 @@ struct publish_result {
     /// Why the event was refused; empty when it was accepted (or was a duplicate).
     /// errc::invalid_type, errc::invalid_field, errc::reserved_type, errc::invalid_utf8,
     /// errc::invalid_channel, errc::payload_too_large, errc::invalid_json (publish_batch),
-    /// errc::rate_limited (reject policy), errc::hub_stopped, or std::errc::not_enough_memory.
+    /// errc::rate_limited (reject policy), errc::overloaded (the delivery backlog stayed over
+    /// hub_options::backlog_limit: nothing was sequenced or delivered, publish again later),
+    /// errc::hub_stopped, or std::errc::not_enough_memory.
     std::error_code error = {};
     /// The id the hub assigned; for a duplicate, the id of the first event with that key.
     /// Zero when `error` is set, and zero for a held event: its id is assigned when its batch

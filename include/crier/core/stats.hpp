@@ -28,6 +28,8 @@ struct hub_stats {
     std::size_t held_events = 0;     ///< events held for batching
     std::size_t held_bytes = 0;      ///< bytes of their data
     std::size_t dedup_keys = 0;      ///< keys in the dedup window
+    std::size_t backlog_frames =
+        0;  ///< frames queued and not yet drained (hub_options::backlog_limit)
     // Counters
     std::uint64_t published = 0;     ///< events sequenced: batches, and held ones when flushed
     std::uint64_t delivered = 0;     ///< frames queued to subscriptions (replay included)
@@ -36,6 +38,7 @@ struct hub_stats {
     std::uint64_t overflows = 0;     ///< subscription queue overflows (either policy)
     std::uint64_t rate_limited = 0;  ///< events over a rate limit (held or rejected)
     std::uint64_t batched = 0;       ///< `batch` events flushed
+    std::uint64_t overloaded = 0;    ///< publishes refused with errc::overloaded
     sse::event_id current_id = {};   ///< the newest event's id
     // Backplane (backplane::status(); an in-process one is always connected)
     bool backplane_connected = true;     ///< false: publishes fail, the node is degraded

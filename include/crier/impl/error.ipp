@@ -78,6 +78,8 @@ public:
                 return "the peer closed the connection";
             case errc::idle_timeout:
                 return "no event was delivered for the idle interval";
+            case errc::overloaded:
+                return "the delivery backlog is over its bound; publish again later";
         }
         return "unknown crier error";
     }

@@ -42,6 +42,8 @@ inline std::string_view errc_code_name(std::error_code ec) noexcept {
             return "reconnect_refused";
         case errc::backplane_unavailable:
             return "backplane_unavailable";
+        case errc::overloaded:
+            return "overloaded";
         default:
             return "error";
     }
@@ -51,7 +53,9 @@ inline std::string_view errc_code_name(std::error_code ec) noexcept {
 inline int status_for(std::error_code ec) noexcept {
     if (ec == errc::payload_too_large) return 413;
     if (ec == errc::rate_limited || ec == errc::too_many_connections) return 429;
-    if (ec == errc::hub_stopped || ec == errc::backplane_unavailable) return 503;
+    if (ec == errc::hub_stopped || ec == errc::backplane_unavailable || ec == errc::overloaded) {
+        return 503;
+    }
     if (ec == std::errc::not_enough_memory) return 503;
     if (ec == errc::reconnect_refused) return 204;
     return 400;

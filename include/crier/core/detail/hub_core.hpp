@@ -9,6 +9,7 @@
 #define CRIER_CORE_DETAIL_HUB_CORE_HPP
 
 #include <crier/core/backplane.hpp>
+#include <crier/core/detail/backlog.hpp>
 #include <crier/core/detail/batch_items.hpp>
 #include <crier/core/detail/channel_index.hpp>
 #include <crier/core/detail/dedup.hpp>
@@ -71,6 +72,7 @@ public:
           rate_(options_.rate_limit, options_.rate_window, options_.max_batch_events,
                 held_bytes_bound(options_),
                 std::min(options_.max_batch_events, options_.queue_frames / 4)),
+          backlog_(std::make_shared<backlog_gauge>(options_.backlog_limit)),
           batch_chunk_bytes_(batch_chunk_bound(options_)),
           system_base_(std::chrono::system_clock::now()),
           steady_base_(steady_clock::now()),
@@ -102,10 +104,12 @@ public:
     // -- Publishing ----------------------------------------------------------------------------
 
     publish_result publish(std::span<const std::string_view> channels, std::string_view type,
-                           std::string_view data, std::string_view dedup_key) noexcept {
+                           std::string_view data, const publish_options& options) noexcept {
         notify_list notify;
-        publish_result r =
-            publish_core(channels, type, data, dedup_key, publish_kind::application, 0, notify);
+        const std::chrono::milliseconds wait =
+            options.backlog_wait.count() < 0 ? options_.backlog_wait : options.backlog_wait;
+        publish_result r = publish_core(channels, type, data, options.dedup_key,
+                                        publish_kind::application, 0, notify, wait);
         after_unlock(notify);
         return r;
     }
@@ -210,6 +214,7 @@ public:
         s->on_ready = std::move(o.on_ready);
         s->max_frames = options_.queue_frames;
         s->max_bytes = options_.queue_bytes;
+        s->backlog = backlog_;
 
         {
             std::lock_guard lock(mutex_);
@@ -239,14 +244,15 @@ public:
                     resync_reason = remote.used ? replay_remote_locked(*s, since, names, remote)
                                                 : replay_locked(*s, since, names);
                 }
-                if (resync_reason != nullptr) {
-                    std::lock_guard slock(s->mutex);
-                    push_resync_locked(*s, resync_reason, current);
-                }
+                std::lock_guard slock(s->mutex);
+                if (resync_reason != nullptr) push_resync_locked(*s, resync_reason, current);
+                backlog_->add(s->recount());
             } catch (...) {
                 channels_.unregister(*s);  // never leave a half-registered subscription behind
+                count_subscriptions_locked();
                 throw;
             }
+            count_subscriptions_locked();
         }
         dispatch_presence();
         return s;
@@ -256,6 +262,7 @@ public:
         {
             std::lock_guard lock(mutex_);
             channels_.unregister(s);
+            count_subscriptions_locked();
         }
         dispatch_presence();
     }
@@ -388,6 +395,8 @@ public:
         st.overflows = overflows_;
         st.rate_limited = rate_limited_.load(std::memory_order_relaxed);
         st.batched = batched_;
+        st.backlog_frames = backlog_->frames();
+        st.overloaded = overloaded_.load(std::memory_order_relaxed);
         st.current_id = current_id();
         return st;
     }
@@ -427,6 +436,7 @@ public:
                 }
                 channels_.unregister(*s);
             }
+            count_subscriptions_locked();
         } catch (...) {  // out of memory: what was collected is closed below
         }
         const std::size_t closed = notify.size();
@@ -461,7 +471,9 @@ public:
                 notify.push_back(s);
                 channels_.unregister(*s);
             }
+            count_subscriptions_locked();
         }
+        backlog_->stop();  // publishers waiting for the backlog get hub_stopped now
         fire(notify);
         dispatch_presence();
     }
@@ -479,6 +491,11 @@ public:
     }
 
 private:
+    /// The backlog bound is an average over the live subscriptions. Caller holds mutex_.
+    void count_subscriptions_locked() noexcept {
+        backlog_->set_subscriptions(channels_.registry().size());
+    }
+
     static hub_options normalise(hub_options o) {
         o.queue_frames = std::max<std::size_t>(o.queue_frames, 1);
         o.max_channels_per_event = std::max<std::size_t>(o.max_channels_per_event, 1);
@@ -515,7 +532,8 @@ private:
     publish_result publish_core(std::span<const std::string_view> channels_in,
                                 std::string_view type, std::string_view data,
                                 std::string_view dedup_key, publish_kind kind, std::uint32_t items,
-                                notify_list& notify) noexcept {
+                                notify_list& notify,
+                                std::chrono::milliseconds backlog_wait = {}) noexcept {
         try {
             const bool app = kind == publish_kind::application;
             if (app) {
@@ -549,6 +567,19 @@ private:
                 return {.error = errc::payload_too_large};
             }
             if (!is_valid_utf8(data)) return {.error = errc::invalid_utf8};
+
+            // Backpressure: before any lock, so a waiting publisher holds up no other publish
+            // and no drain. A flush is not refused: its events were accepted when held.
+            if (app && backlog_->over()) {
+                const bool under =
+                    backlog_wait.count() > 0 &&
+                    backlog_->wait_until(std::chrono::steady_clock::now() + backlog_wait);
+                if (stopped()) return {.error = errc::hub_stopped};
+                if (!under) {
+                    overloaded_.fetch_add(1, std::memory_order_relaxed);
+                    return {.error = errc::overloaded};
+                }
+            }
 
             const auto now = coarse_now();
 
@@ -794,6 +825,7 @@ private:
     void fan_out(const record_ptr& r, std::span<const std::string_view> channels,
                  std::string_view type, notify_list& notify) {
         const std::size_t size = r->bytes.size();
+        std::size_t queued = 0;  // the backlog gauge is shared with drains: one add per event
         const bool keep = history_.enabled();
         for (std::string_view name : channels) {
             channel_state* ch = nullptr;
@@ -804,23 +836,29 @@ private:
                 ch = channels_.find(name);
             }
             if (ch == nullptr) continue;
-            for (const channel_state::entry& e : ch->subs) offer(*e.sub, type, r, size, notify);
+            for (const channel_state::entry& e : ch->subs) {
+                offer(*e.sub, type, r, size, notify, queued);
+            }
             if (keep) channels_.maybe_erase(*ch);  // an event larger than the ring's byte bound
         }
         for (pattern_state& p : channels_.patterns()) {
             for (std::string_view name : channels) {
                 if (!matches(p.pattern, name)) continue;
-                for (subscription_state* s : p.subs) offer(*s, type, r, size, notify);
+                for (subscription_state* s : p.subs) offer(*s, type, r, size, notify, queued);
                 break;
             }
         }
+        backlog_->add(queued);
         history_.enforce_total(channels_);
-        for (subscription_state* s : overflowed_) channels_.unregister(*s);
-        overflowed_.clear();
+        if (!overflowed_.empty()) {
+            for (subscription_state* s : overflowed_) channels_.unregister(*s);
+            overflowed_.clear();
+            count_subscriptions_locked();
+        }
     }
 
     void offer(subscription_state& s, std::string_view type, const record_ptr& r, std::size_t size,
-               notify_list& notify) {
+               notify_list& notify, std::size_t& queued) {
         const std::uint64_t seq = r->seq;
         if (s.last_seq >= seq) return;  // already offered through another channel
         s.last_seq = seq;
@@ -829,7 +867,9 @@ private:
         if (s.closed) return;
         bool wake = false;
         auto resync = [&] { return resync_frame("overflow", {epoch_, seq}); };
-        switch (s.offer(frame_of(r), size, options_.overflow, resync, wake)) {
+        const auto outcome = s.offer(frame_of(r), size, options_.overflow, resync, wake);
+        queued += s.recount();
+        switch (outcome) {
             case subscription_state::offer_outcome::queued:
                 ++delivered_;
                 break;
@@ -860,6 +900,7 @@ private:
                 s->queue.clear();
                 s->queued_bytes = 0;
                 push_resync_locked(*s, reason, seq);
+                backlog_->add(s->recount());
                 if (s->mark_signalled()) notify.push_back(s);
             } catch (...) {  // NOLINT(bugprone-empty-catch): nothing more can be done
             }
@@ -877,6 +918,7 @@ private:
 
     dedup_window dedup_;
     rate_limiter rate_;
+    const std::shared_ptr<backlog_gauge> backlog_;
     const std::size_t batch_chunk_bytes_;
     /// Most bytes an item's id adds (`"id":"<prefix><seq>",`): counted in batch_chunk_bytes_.
     const std::size_t item_id_bytes_ = id_prefix_.size() + 28;
@@ -889,6 +931,7 @@ private:
     std::atomic<std::uint64_t> current_seq_{0};
     std::atomic<std::uint64_t> deduplicated_{0};
     std::atomic<std::uint64_t> rate_limited_{0};
+    std::atomic<std::uint64_t> overloaded_{0};
 
     // The sequencer's state, guarded by mutex_:
     mutable std::mutex mutex_;

@@ -4,6 +4,7 @@
 #ifndef CRIER_CORE_DETAIL_SUBSCRIPTION_STATE_HPP
 #define CRIER_CORE_DETAIL_SUBSCRIPTION_STATE_HPP
 
+#include <crier/core/detail/backlog.hpp>
 #include <crier/core/hub_options.hpp>
 #include <crier/core/names.hpp>
 #include <crier/error.hpp>
@@ -44,9 +45,11 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
     std::vector<sse::frame> queue;
     std::error_code closed;
     mutable std::mutex mutex;
+    std::size_t counted = 0;  ///< queue.size() as the hub's backlog gauge last counted it
 
     // Immutable after subscribe():
     std::weak_ptr<hub_core> hub;
+    std::shared_ptr<backlog_gauge> backlog;  ///< shared: this state may outlive its hub
     sse::event_id start{};  ///< the hub's position at registration (see subscription::start_id)
     std::string user_id;
     std::vector<std::string> types;
@@ -70,6 +73,35 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
     // Guarded by callback_mutex (recursive: on_ready may destroy the handle):
     std::recursive_mutex callback_mutex;
     bool detached = false;
+
+    subscription_state() = default;
+    subscription_state(const subscription_state&) = delete;
+    subscription_state& operator=(const subscription_state&) = delete;
+    /// A subscription freed with frames undrained no longer holds the backlog up.
+    ~subscription_state() {
+        if (backlog) backlog->release(counted);
+    }
+
+    /// Brings this queue's share of the backlog gauge up to date after the queue changed:
+    /// returns the frames the caller must add (a fan-out adds them once, for every
+    /// subscription), and releases dropped ones at once. Caller holds `mutex`.
+    std::size_t recount() noexcept {
+        const std::size_t now = queue.size();
+        std::size_t added = 0;
+        if (now >= counted) {
+            added = now - counted;
+        } else if (backlog) {
+            backlog->release(counted - now);
+        }
+        counted = now;
+        return added;
+    }
+
+    /// Empties the queue's share of the gauge (it was drained). Caller holds `mutex`.
+    void uncount() noexcept {
+        if (backlog) backlog->release(counted);
+        counted = 0;
+    }
 
     /// What offer() did with a frame.
     enum class offer_outcome {

@@ -61,7 +61,7 @@ CRIER_DECL const hub_options& hub::options() const noexcept {
 CRIER_DECL publish_result hub::publish(std::string_view channel, std::string_view type,
                                        std::string_view data,
                                        const publish_options& options) noexcept {
-    return core_->publish(std::span(&channel, 1), type, data, options.dedup_key);
+    return core_->publish(std::span(&channel, 1), type, data, options);
 }
 
 CRIER_DECL publish_result hub::publish(std::span<const std::string> channels, std::string_view type,
@@ -70,12 +70,11 @@ CRIER_DECL publish_result hub::publish(std::span<const std::string> channels, st
     std::array<std::string_view, 16> small;
     if (channels.size() <= small.size()) {
         std::copy(channels.begin(), channels.end(), small.begin());
-        return core_->publish(std::span(small.data(), channels.size()), type, data,
-                              options.dedup_key);
+        return core_->publish(std::span(small.data(), channels.size()), type, data, options);
     }
     try {
         std::vector<std::string_view> views(channels.begin(), channels.end());
-        return core_->publish(views, type, data, options.dedup_key);
+        return core_->publish(views, type, data, options);
     } catch (...) {
         return {.error = detail::out_of_memory()};
     }
@@ -84,14 +83,13 @@ CRIER_DECL publish_result hub::publish(std::span<const std::string> channels, st
 CRIER_DECL publish_result hub::publish(std::span<const std::string_view> channels,
                                        std::string_view type, std::string_view data,
                                        const publish_options& options) noexcept {
-    return core_->publish(channels, type, data, options.dedup_key);
+    return core_->publish(channels, type, data, options);
 }
 
 CRIER_DECL publish_result hub::publish(std::initializer_list<std::string_view> channels,
                                        std::string_view type, std::string_view data,
                                        const publish_options& options) noexcept {
-    return core_->publish(std::span(channels.begin(), channels.size()), type, data,
-                          options.dedup_key);
+    return core_->publish(std::span(channels.begin(), channels.size()), type, data, options);
 }
 
 CRIER_DECL publish_result hub::publish_to_user(std::string_view user_id, std::string_view type,

@@ -30,6 +30,7 @@ CRIER_DECL std::string hub_stats::to_json() const {
                    dedup_keys, published, delivered, deduplicated);
     fmt::format_to(it, R"("resyncs":{},"overflows":{},"rateLimited":{},"batched":{},)", resyncs,
                    overflows, rate_limited, batched);
+    fmt::format_to(it, R"("backlogFrames":{},"overloaded":{},)", backlog_frames, overloaded);
     fmt::format_to(it, R"("backplane":{{"connected":{},"lag":{},"errors":{}}},)",
                    backplane_connected, backplane_lag, backplane_errors);
     fmt::format_to(it, R"("currentId":"{}"}})", sse::to_string(current_id));

@@ -47,6 +47,7 @@ CRIER_DECL std::size_t subscription::drain(std::vector<sse::frame>& out) {
     state_->queue.clear();
     state_->queued_bytes = 0;
     state_->signalled = false;
+    state_->uncount();
     return n;
 }
 

@@ -474,14 +474,17 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
                              : who->publisher;
     if (!allowed) return http::json_error(403, "forbidden", "not allowed to publish there");
 
-    const publish_options opts{.dedup_key = dedup_key};
+    // Never wait for the backlog here: this is an I/O thread, maybe the one that drains it.
+    const publish_options opts{.dedup_key = dedup_key, .backlog_wait = {}};
     const publish_result r =
         module_event ? hub_.publish_module_event(module, action, data, user_id, opts)
                      : hub_.publish(std::span<const std::string>(channels), type, data, opts);
     if (r.error) {
         auto response =
             http::json_error(status_for(r.error), errc_code_name(r.error), r.error.message());
-        if (r.error == errc::rate_limited) response.headers.emplace_back("Retry-After", "1");
+        if (r.error == errc::rate_limited || r.error == errc::overloaded) {
+            response.headers.emplace_back("Retry-After", "1");
+        }
         return response;
     }
     // A held event (or a duplicate of one) has no id yet: it takes one when its batch flushes.
@@ -553,6 +556,10 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("overflows_total", "counter", "Subscription queue overflows.", s.overflows);
     metric("rate_limited_total", "counter", "Events over a rate limit.", s.rate_limited);
     metric("batches_total", "counter", "Batch events flushed.", s.batched);
+    metric("backlog_frames", "gauge", "Frames queued and not yet drained (backlog_limit).",
+           s.backlog_frames);
+    metric("overloaded_total", "counter", "Publishes refused over the backlog limit.",
+           s.overloaded);
     metric("backplane_connected", "gauge", "1 while the backplane orders events.",
            s.backplane_connected ? 1 : 0);
     metric("backplane_lag", "gauge", "Events ordered cluster-wide, not delivered here yet.",
