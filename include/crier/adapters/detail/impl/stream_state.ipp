@@ -264,6 +264,18 @@ CRIER_DECL void stream_state::flush(ready_shard& s) {
         s.flushing[s.flushed]->drain_now();
         s.flushing[s.flushed].reset();
     }
+    if (s.flushed == s.flushing.size()) {
+        // All written: stop here unless more became ready meanwhile, rather than coming back
+        // once more to find nothing (one post per publish saved when events are sparse).
+        s.flushing.clear();
+        s.flushed = 0;
+        std::lock_guard lock(s.mutex);
+        if (s.ready.empty() || s.closed) {
+            s.scheduled = false;
+            return;
+        }
+    }
+    // More to write: yield to the reactor first, so a publish waiting there is read soon.
     s.post([self = shared_from_this(), &s] { self->flush(s); });
 }
 
