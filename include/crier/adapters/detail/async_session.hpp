@@ -203,7 +203,7 @@ private:
         if (ended_) return maybe_complete();
         if (failure) return end(failure);
         deadline_.clear();
-        state_->count_delivered(batch_.size());
+        state_->count_delivered(batch_.size(), shard_);
         batch_.clear();  // release the frames now, not at the next write
         // Keep small buffers for the next write; give large ones (after a burst) back.
         if (batch_.capacity() > 1024) std::vector<sse::frame>().swap(batch_);
