@@ -16,7 +16,7 @@ usage() {
 usage: benchmarks/load/compare.sh [--smoke] [-n N] [--duration S] [--warmup S] [--rate R]
                                   [--publishers K] [--pipeline D] [--scenarios "a b c"]
                                   [--servers "nchan crier crier-bp"] [--channels K]
-                                  [--payload-bytes B] [--out FILE] [--keep]
+                                  [--payload-bytes B] [--threads T] [--out FILE] [--keep]
 
 Scenarios (N subscribers):
   a  fan-out: all N on one channel, publishing as fast as the server answers
@@ -42,11 +42,15 @@ Servers: nchan (nginx + nchan), crier (crier-bench-server), crier-bp (the same w
                    channels (crier: &channel=x1..; nchan: one multiplexed /msub/ch,x1,..;
                    crier streams also hold their automatic global and user:i)
   --payload-bytes B  event payload (default 100)
+  --threads T      server threads: crier --threads T, nginx worker_processes T, each pinned to
+                   cores 0..T-1 and crier-load to core T (default 1). Without a free core for
+                   crier-load it shares the last one: compare deliv/cpu-s then, not deliv/s
   --out FILE       append each run's JSON line to FILE
   --keep           keep the temp dir (server configs, logs, crier-load reports)
 
 Environment: N, DURATION, WARMUP, FIXED_RATE, PUBLISHERS, PUBLISHERS_FANOUT, PAYLOAD_BYTES,
-PIPELINE, SCENARIOS, SERVERS, CHANNELS, CRIER_BACKLOG_LIMIT, CRIER_LOAD (default build/release/benchmarks/crier-load),
+PIPELINE, THREADS, SCENARIOS, SERVERS, CHANNELS, CRIER_BACKLOG_LIMIT,
+CRIER_LOAD (default build/release/benchmarks/crier-load),
 CRIER_BENCH_SERVER (default build/release/benchmarks/crier-bench-server), NGINX (default nginx),
 NCHAN_MODULE (path of ngx_nchan_module.so, found automatically), NCHAN_BUFFER_LENGTH (default
 1000), NCHAN_MESSAGE_TIMEOUT (default 5m).
@@ -62,6 +66,7 @@ drain=10
 fixed_rate=${FIXED_RATE:-}
 publishers=${PUBLISHERS:-4}
 pipeline=${PIPELINE:-1}
+threads=${THREADS:-1}
 publishers_fanout=${PUBLISHERS_FANOUT:-1}
 payload_bytes=${PAYLOAD_BYTES:-100}
 scenarios=${SCENARIOS:-"a b c"}
@@ -86,6 +91,7 @@ while [ $# -gt 0 ]; do
         --rate) fixed_rate=$2; shift ;;
         --publishers) publishers=$2; shift ;;
         --pipeline) pipeline=$2; shift ;;
+        --threads) threads=$2; shift ;;
         --scenarios) scenarios=$2; shift ;;
         --servers) servers=$2; shift ;;
         --channels) channels=$2; shift ;;
@@ -121,7 +127,10 @@ if [ "$(nproc)" -lt 2 ]; then
     echo "compare.sh: fewer than 2 cores: server and client will share one (numbers are rough)"
     server_cpu=0; client_cpu=0
 else
-    server_cpu=0; client_cpu=1
+    # Server threads on cores 0..T-1, the load on the next core, or on the last if none is free.
+    server_cpu=0-$((threads < $(nproc) ? threads - 1 : $(nproc) - 1))
+    client_cpu=$((threads < $(nproc) ? threads : $(nproc) - 1))
+    [ "$threads" -gt 1 ] || server_cpu=0
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/crier-compare.XXXXXX")
@@ -194,7 +203,7 @@ start_nchan() {  # port
     cat >"$dir/nginx.conf" <<EOF
 # Written by compare.sh: one worker, room for every connection, nchan pub/sub.
 $load_line
-worker_processes 1;
+worker_processes $threads;
 worker_rlimit_nofile 20000;
 daemon off;
 master_process on;
@@ -245,12 +254,12 @@ EOF
         stop_server
         return 1
     fi
-    # RSS and CPU are the worker's: the master only supervises.
+    # RSS and CPU are the workers': the master only supervises.
     local master worker=""
     master=$(cat "$dir/nginx.pid")
     for _ in $(seq 50); do
-        worker=$(pgrep -P "$master" | head -1 || true)
-        [ -n "$worker" ] && break
+        worker=$(pgrep -P "$master" | paste -sd, - || true)
+        [ "$(echo "$worker" | tr ',' '\n' | grep -c .)" -ge "$threads" ] && break
         sleep 0.1
     done
     measured_pid=${worker:-$master}
@@ -267,7 +276,7 @@ start_crier() {  # port [bench server options]
     local port=$1
     shift
     taskset -c "$server_cpu" timeout -k 5 "$run_budget" \
-        "$crier_server" --port "$port" --threads 1 "$@" >"$tmp/crier-$port.log" 2>&1 &
+        "$crier_server" --port "$port" --threads "$threads" "$@" >"$tmp/crier-$port.log" 2>&1 &
     server_pid=$!
     if ! wait_port "$port" "$server_pid"; then
         echo "compare.sh: crier bench server did not start; see below" >&2

@@ -54,8 +54,10 @@ namespace crier::adapters {
 /// from any thread.
 class http_server {
 public:
-    /// A server for `hub` (which must outlive it) on `options.threads` threads of its own.
-    /// Nothing happens until start().
+    /// A server for `hub` (which must outlive it) on `options.threads` threads of its own,
+    /// each running an io_context of its own: connections are spread over them round-robin and
+    /// each thread drains the streams it owns, so no lock or flusher is shared between them on
+    /// the delivery path. Nothing happens until start().
     CRIER_DECL http_server(crier::hub& hub, server_options options = {});
     /// A server for `hub` on the host's io_context, next to the host's own acceptors and
     /// timers: no thread of its own; the host runs `io` (on any number of threads: connections
@@ -94,29 +96,35 @@ public:
     /// the io_context itself when it runs one thread); the stream must offer `lowest_layer()`.
     template <class Stream>
     void serve_stream(Stream stream) {
-        if (!state_->connection_opened()) return;
-        std::make_shared<detail::connection<Stream>>(std::move(stream), state_)->start();
+        serve_on(std::move(stream), 0);
     }
 
-    /// The io_context the server runs on (its own, or the host's).
+    /// The io_context the server runs on: the host's, or the first of its own (run by one
+    /// thread; the others serve connections only).
     [[nodiscard]] asio::io_context& context() noexcept { return io_; }
 
     /// Open connections (streams and plain requests).
     [[nodiscard]] std::size_t connections() const noexcept { return state_->open_connections(); }
 
 private:
-    void run() noexcept;
+    template <class Stream>
+    void serve_on(Stream stream, std::size_t shard) {
+        if (!state_->connection_opened()) return;
+        std::make_shared<detail::connection<Stream>>(std::move(stream), state_, shard)->start();
+    }
+    static std::vector<std::unique_ptr<asio::io_context>> make_loops(std::size_t n);
+    void run(asio::io_context& loop) noexcept;
     void begin_stop();
     void force_close();
     void finish_stop();
     [[nodiscard]] std::size_t open_count() const;
 
     std::size_t thread_count_;
-    std::optional<asio::io_context> own_io_;
+    std::vector<std::unique_ptr<asio::io_context>> own_loops_;  // one per thread; empty: the host's
     asio::io_context& io_;
     std::shared_ptr<detail::server_state> state_;
     std::shared_ptr<detail::listener> listener_;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work_;
     std::vector<std::thread> threads_;
     std::uint16_t port_ = 0;
     bool started_ = false;              // start() and stop() only: never concurrent with each other

@@ -36,8 +36,9 @@ struct server_options {
     std::string address = "127.0.0.1";
     /// Port; 0 picks a free one (read it back with http_server::port()).
     std::uint16_t port = 8080;
-    /// I/O threads. Default 0 = one per hardware thread. Ignored when the server runs on the
-    /// host's io_context.
+    /// I/O threads. Default 0 = one per hardware thread. Each runs an event loop of its own and
+    /// serves the connections placed on it (round-robin), streams included. Ignored when the
+    /// server runs on the host's io_context.
     std::size_t threads = 0;
     /// Route prefix: `{prefix}/events`, `/history`, `/stats`, `/publish`, `/disconnect`,
     /// `/metrics`, `/health`.

@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <support/raw_client.hpp>
@@ -633,6 +635,62 @@ TEST(http_server, thousand_streams_each_receive_every_event_in_order) {
             ASSERT_EQ(st->events()[static_cast<std::size_t>(1 + e)].id,
                       ids[static_cast<std::size_t>(e)]);
             ASSERT_EQ(st->events()[static_cast<std::size_t>(1 + e)].data, std::to_string(e));
+        }
+    }
+}
+
+// With threads = N each thread runs a loop of its own and drains the streams it owns: streams
+// and publishers land on different loops, and every event still reaches its one subscriber,
+// in order, once.
+TEST(http_server, per_user_streams_on_every_loop_receive_their_own_events_in_order) {
+    std::mutex mutex;
+    std::set<std::thread::id> loops;
+    served s({.rate_limit = 0},
+             {.threads = 4,
+              .handler = [&](const crier::http::request&) -> std::optional<crier::http::response> {
+                  std::lock_guard lock(mutex);
+                  loops.insert(std::this_thread::get_id());
+                  return crier::http::response{};
+              }});
+    constexpr int users = 12;
+    constexpr int events_n = 10;
+    std::vector<std::unique_ptr<sse_stream>> streams;
+    for (int u = 0; u < users; ++u) {
+        streams.push_back(std::make_unique<sse_stream>(
+            s.port(), events_path,
+            std::vector<std::string>{"Authorization: Bearer u" + std::to_string(u)}));
+        ASSERT_EQ(streams.back()->head().status, 200);
+        ASSERT_TRUE(streams.back()->wait_for_events(1));
+    }
+    std::vector<std::unique_ptr<raw_connection>> publishers;
+    for (int p = 0; p < 4; ++p) {
+        publishers.push_back(std::make_unique<raw_connection>(s.port()));
+        ASSERT_TRUE(publishers.back()->send("GET /where HTTP/1.1\r\nHost: x\r\n\r\n"));
+        std::string buffer;
+        ASSERT_TRUE(crier::test::read_reply(*publishers.back(), buffer));
+    }
+    EXPECT_EQ(loops.size(), 4u) << "connections are spread over every loop";
+    for (int e = 0; e < events_n; ++e) {
+        for (int u = 0; u < users; ++u) {
+            raw_connection& c = *publishers[static_cast<std::size_t>((e + u) % 4)];
+            const std::string body = R"({"channels":["user:u)" + std::to_string(u) +
+                                     R"("],"type":"t:n","data":")" + std::to_string(e) + "\"}";
+            ASSERT_TRUE(
+                c.send("POST /api/realtime/publish HTTP/1.1\r\nAuthorization: Bearer pub1\r\n"
+                       "Content-Type: application/json\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body));
+            std::string buffer;
+            const auto r = crier::test::read_reply(c, buffer);
+            ASSERT_TRUE(r);
+            ASSERT_EQ(r->status(), 200) << r->body;
+        }
+    }
+    for (int u = 0; u < users; ++u) {
+        auto& st = *streams[static_cast<std::size_t>(u)];
+        ASSERT_TRUE(st.wait_for_events(1 + events_n)) << "user " << u;
+        ASSERT_EQ(st.events().size(), 1u + events_n);
+        for (int e = 0; e < events_n; ++e) {
+            EXPECT_EQ(st.events()[static_cast<std::size_t>(1 + e)].data, std::to_string(e));
         }
     }
 }

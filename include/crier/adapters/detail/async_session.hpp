@@ -50,13 +50,16 @@ class async_session final
     : public tracked,
       public std::enable_shared_from_this<async_session<Net, Stream, Handler>> {
 public:
+    /// `shard`: the flusher of the I/O loop that runs the stream's executor (see
+    /// stream_state::set_flushers).
     async_session(Stream& stream, std::shared_ptr<stream_state> state, Handler handler,
-                  std::string prelude)
+                  std::string prelude, std::size_t shard = 0)
         : stream_(stream),
           executor_(stream.get_executor()),
           state_(std::move(state)),
           handler_(std::move(handler)),
-          out_(std::move(prelude)) {}
+          out_(std::move(prelude)),
+          shard_(shard) {}
 
     /// Opens the stream (on the stream's executor, never inside the caller's initiating call).
     void start(stream_request&& request) {
@@ -105,8 +108,8 @@ private:
         std::weak_ptr<async_session> weak = this->shared_from_this();
         std::function<void()> on_ready;
         if (state_->has_flusher()) {
-            on_ready = [weak, state = state_.get()] {
-                if (auto self = weak.lock()) state->mark_ready(std::move(self));
+            on_ready = [weak, state = state_.get(), shard = shard_] {
+                if (auto self = weak.lock()) state->mark_ready(shard, std::move(self));
             };
         } else {
             on_ready = [weak, ex = executor_] {
@@ -200,7 +203,7 @@ private:
         if (ended_) return maybe_complete();
         if (failure) return end(failure);
         deadline_.clear();
-        state_->count_delivered(batch_.size());
+        state_->count_delivered(batch_.size(), shard_);
         batch_.clear();  // release the frames now, not at the next write
         // Keep small buffers for the next write; give large ones (after a burst) back.
         if (batch_.capacity() > 1024) std::vector<sse::frame>().swap(batch_);
@@ -279,7 +282,8 @@ private:
     const typename Stream::executor_type executor_;
     std::shared_ptr<stream_state> state_;
     std::optional<Handler> handler_;
-    std::string out_;           // bytes to send next (head, control lines)
+    std::string out_;  // bytes to send next (head, control lines)
+    const std::size_t shard_;
     std::string out_inflight_;  // control bytes being written
     std::vector<sse::frame> batch_;
     std::vector<typename Net::const_buffer> buffers_;

@@ -33,10 +33,12 @@ namespace crier::adapters::detail {
 template <class Stream>
 class connection final : public tracked, public std::enable_shared_from_this<connection<Stream>> {
 public:
-    connection(Stream stream, std::shared_ptr<server_state> state)
+    /// `shard`: the flusher of the I/O loop that runs the stream's executor.
+    connection(Stream stream, std::shared_ptr<server_state> state, std::size_t shard = 0)
         : stream_(std::move(stream)),
           state_(std::move(state)),
-          parser_(state_->options().max_head_bytes) {}
+          parser_(state_->options().max_head_bytes),
+          shard_(shard) {}
 
     ~connection() override { state_->connection_closed(); }
 
@@ -166,7 +168,7 @@ private:
     void handle_requests() {
         deadline_.clear();
         for (std::size_t answered = 1;; ++answered) {
-            request_.set_remote_address(remote_address());
+            request_.set_remote_address(peer());
             route_result result = state_->route(request_);
             if (result.stream) return begin_stream(std::move(*result.stream));
             const bool keep_alive =
@@ -267,7 +269,8 @@ private:
             self->phase_ = phase::closed;  // the session closed the socket
         };
         using session = async_session<asio_net, Stream, decltype(done)>;
-        std::make_shared<session>(stream_, state_->streams_ptr(), std::move(done), std::move(out_))
+        std::make_shared<session>(stream_, state_->streams_ptr(), std::move(done), std::move(out_),
+                                  shard_)
             ->start(std::move(request));
     }
 
@@ -287,10 +290,16 @@ private:
         state_->connections().remove(this);
     }
 
-    std::string remote_address() {
-        std::error_code ec;
-        const auto endpoint = stream_.lowest_layer().remote_endpoint(ec);
-        return ec ? std::string() : endpoint.address().to_string();
+    // The peer of a connection never changes: one getpeername() and one formatting per
+    // connection, not per request (a publisher's keep-alive connection carries thousands).
+    const std::string& peer() {
+        if (!peer_known_) {
+            peer_known_ = true;
+            std::error_code ec;
+            const auto endpoint = stream_.lowest_layer().remote_endpoint(ec);
+            if (!ec) peer_ = endpoint.address().to_string();
+        }
+        return peer_;
     }
 
     static constexpr std::size_t read_chunk = 4096;
@@ -302,13 +311,15 @@ private:
     http::request_parser parser_;
     http::request request_;
     std::string in_;
-    std::string out_;  // responses to send next
+    std::string out_;   // responses to send next
+    std::string peer_;  // the peer's address, once asked for
+    bool peer_known_ = false;
     phase phase_ = phase::reading;
     bool have_head_ = false;
     bool request_started_ = false;
     bool close_after_write_ = false;
     phase_deadline deadline_;
-    // Read by the shared timers.
+    const std::size_t shard_;
 };
 
 }  // namespace crier::adapters::detail

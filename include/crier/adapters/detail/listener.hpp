@@ -20,20 +20,26 @@
 #include <memory>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace crier::adapters::detail {
+
+/// Where a new connection runs: its executor, and the flusher shard of the loop behind it.
+struct placement {
+    asio::any_io_executor executor;
+    std::size_t shard = 0;
+};
 
 /// Accepts connections and sweeps connections and streams on the shared timer. Its handlers
 /// hold it; close() ends both loops.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-    /// `single_thread`: the io_context is run by one thread, so connections need no strand.
-    listener(asio::io_context& io, std::shared_ptr<server_state> state, bool single_thread)
-        : io_(io),
-          state_(std::move(state)),
-          single_thread_(single_thread),
-          acceptor_(io),
-          ticker_(io) {}
+    /// Accepts and ticks on `io`. `loops`: the server's own I/O loops, each run by one thread;
+    /// connections are spread over them round-robin. Empty: the host's `io`, which any number
+    /// of threads may run, so every connection gets a strand.
+    listener(asio::io_context& io, std::shared_ptr<server_state> state,
+             std::vector<asio::io_context*> loops)
+        : io_(io), state_(std::move(state)), loops_(std::move(loops)), acceptor_(io), ticker_(io) {}
 
     /// Binds and listens; the port is then port().
     std::error_code listen(const asio::ip::tcp::endpoint& endpoint) {
@@ -78,24 +84,29 @@ public:
         });
     }
 
-    /// The executor a new connection runs on.
-    asio::any_io_executor connection_executor() {
-        // One thread runs every handler in order already: a strand would only add a hop, and
-        // without one the shared flusher writes each stream inline.
-        if (single_thread_) return io_.get_executor();
-        return asio::make_strand(io_);
+    /// Where the next connection runs. Any thread.
+    placement place() {
+        if (loops_.empty()) return {asio::make_strand(io_), 0};
+        // A loop's one thread runs its handlers in order already: a strand would only add a
+        // hop, and without one the loop's flusher writes each stream inline.
+        const std::size_t shard =
+            loops_.size() == 1 ? 0 : next_.fetch_add(1, std::memory_order_relaxed) % loops_.size();
+        return {loops_[shard]->get_executor(), shard};
     }
 
 private:
     void do_accept() {
-        acceptor_.async_accept(
-            connection_executor(),
-            [self = shared_from_this()](std::error_code ec, asio::ip::tcp::socket socket) {
-                self->on_accept(ec, std::move(socket));
-            });
+        placement where = place();
+        // The socket is registered with its own loop's reactor from the start: accepting
+        // stays on this loop, everything after it on the connection's.
+        acceptor_.async_accept(where.executor,
+                               [self = shared_from_this(), shard = where.shard](
+                                   std::error_code ec, asio::ip::tcp::socket socket) {
+                                   self->on_accept(ec, std::move(socket), shard);
+                               });
     }
 
-    void on_accept(std::error_code ec, asio::ip::tcp::socket socket) {
+    void on_accept(std::error_code ec, asio::ip::tcp::socket socket, std::size_t shard) {
         if (state_->stopping() || closed_ || ec == asio::error::operation_aborted) return;
         if (ec) {
             // Out of descriptors or a transient network error: try again shortly rather than
@@ -111,7 +122,8 @@ private:
         if (!state_->connection_opened()) {
             refuse_busy(socket);
         } else {
-            std::make_shared<connection<asio::ip::tcp::socket>>(std::move(socket), state_)->start();
+            std::make_shared<connection<asio::ip::tcp::socket>>(std::move(socket), state_, shard)
+                ->start();
         }
         do_accept();
     }
@@ -146,7 +158,8 @@ private:
 
     asio::io_context& io_;
     std::shared_ptr<server_state> state_;
-    const bool single_thread_;
+    const std::vector<asio::io_context*> loops_;
+    std::atomic<std::size_t> next_{0};
     asio::ip::tcp::acceptor acceptor_;
     asio::steady_timer ticker_;
     std::uint16_t port_ = 0;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The state every stream of a stream_service shares: settings as nanoseconds, the registry its
-// shared timers sweep, the ready-stream flusher, counters, and the opening of a stream (its
+// shared timers sweep, the ready-stream flushers, counters, and the opening of a stream (its
 // subscription and first bytes), written once for every transport. Private.
 #ifndef CRIER_ADAPTERS_DETAIL_STREAM_STATE_HPP
 #define CRIER_ADAPTERS_DETAIL_STREAM_STATE_HPP
@@ -77,21 +77,23 @@ public:
     /// Stops and joins the timer thread. Idempotent.
     CRIER_DECL void stop_ticker() noexcept;
 
-    /// Streams whose subscription has frames are drained by one flusher, which `post` runs on
-    /// the server's executor, in slices, instead of one post each (see mark_ready). Set once,
-    /// before the first stream. A function, not an Asio executor: this header must not name
-    /// standalone Asio, which Boost.Asio 1.74 cannot share a translation unit with (Beast).
-    void set_flusher(std::function<void(std::function<void()>)> post) {
-        flusher_ = std::move(post);
-    }
-    [[nodiscard]] bool has_flusher() const noexcept { return static_cast<bool>(flusher_); }
-    /// Queues a ready stream for the flusher: many events per syscall under load, and no timer
-    /// adds latency. Any thread.
-    CRIER_DECL void mark_ready(std::shared_ptr<tracked> stream);
-    /// Forgets queued streams and ignores every later mark_ready (the flusher's executor is
+    /// Posts a function to one I/O loop's executor.
+    using post_function = std::function<void(std::function<void()>)>;
+    /// Streams whose subscription has frames are drained by their loop's flusher, which
+    /// `posts[shard]` runs on that loop, in slices, instead of one post each (see mark_ready).
+    /// One shard per I/O loop: each loop drains the streams it owns, under a lock of its own,
+    /// so N loops share no lock or flusher on the delivery path. Set once, before the first
+    /// stream. Functions, not Asio executors: this header must not name standalone Asio, which
+    /// Boost.Asio 1.74 cannot share a translation unit with (Beast).
+    CRIER_DECL void set_flushers(std::vector<post_function> posts);
+    [[nodiscard]] bool has_flusher() const noexcept { return !shards_.empty(); }
+    /// Queues a ready stream for the flusher of `shard` (the loop the stream runs on): many
+    /// events per syscall under load, and no timer adds latency. Any thread.
+    CRIER_DECL void mark_ready(std::size_t shard, std::shared_ptr<tracked> stream);
+    /// Forgets queued streams and ignores every later mark_ready (the flushers' executors are
     /// about to stop). Idempotent.
     CRIER_DECL void close_ready();
-    /// Forgets what the flusher held; only once its executor's threads are gone.
+    /// Forgets what the flushers held; only once their executors' threads are gone.
     CRIER_DECL void release_ready();
 
     /// Graceful shutdown of every stream (see stream_service::shutdown).
@@ -99,18 +101,40 @@ public:
     [[nodiscard]] bool stopping() const noexcept { return stopping_.load(); }
     CRIER_DECL void close_all() noexcept;
 
-    void count_delivered(std::size_t frames) noexcept {
-        frames_written_.fetch_add(frames, std::memory_order_relaxed);
+    /// Counts frames written by a stream of `shard` (see mark_ready): on its loop's own counter,
+    /// so N loops writing do not contend for one cache line on every write.
+    void count_delivered(std::size_t frames, std::size_t shard = 0) noexcept {
+        auto& counter = shard < shards_.size() ? shards_[shard]->written : frames_written_;
+        counter.fetch_add(frames, std::memory_order_relaxed);
     }
     [[nodiscard]] std::uint64_t streams_opened() const noexcept { return opened_.load(); }
-    [[nodiscard]] std::uint64_t frames_written() const noexcept { return frames_written_.load(); }
+    [[nodiscard]] std::uint64_t frames_written() const noexcept {
+        std::uint64_t n = frames_written_.load(std::memory_order_relaxed);
+        for (const auto& s : shards_) n += s->written.load(std::memory_order_relaxed);
+        return n;
+    }
 
     /// Reports a contained failure (a throwing completion handler). Never throws.
     std::function<void(std::string_view)> on_error{};
     CRIER_DECL void report_error(std::string_view what) const noexcept;
 
 private:
-    void flush();
+    // One loop's ready streams. Publishing threads append under `mutex`; only the loop's own
+    // thread touches `flushing` and `flushed`.
+    struct ready_shard {
+        post_function post;
+        std::mutex mutex;
+        std::vector<std::shared_ptr<tracked>> ready;     // guarded by mutex
+        bool scheduled = false;                          // guarded by mutex
+        bool closed = false;                             // guarded by mutex
+        std::vector<std::shared_ptr<tracked>> flushing;  // only the flusher touches these
+        std::size_t flushed = 0;
+        // Written by the loop's thread only, read by stats: a cache line of its own, away from
+        // the mutex publishing threads take.
+        alignas(64) std::atomic<std::uint64_t> written{0};
+    };
+
+    void flush(ready_shard& shard);
     void run_ticker();
 
     crier::hub& hub_;
@@ -133,14 +157,8 @@ private:
     bool ticker_stop_ = false;  // guarded by ticker_mutex_
     std::thread ticker_;        // guarded by ticker_mutex_
 
-    // The flusher.
-    std::function<void(std::function<void()>)> flusher_;
-    std::mutex ready_mutex_;
-    std::vector<std::shared_ptr<tracked>> ready_;     // guarded by ready_mutex_
-    bool flush_scheduled_ = false;                    // guarded by ready_mutex_
-    bool ready_closed_ = false;                       // guarded by ready_mutex_
-    std::vector<std::shared_ptr<tracked>> flushing_;  // only the flusher touches these
-    std::size_t flushed_ = 0;
+    // The flushers, one per I/O loop; set before the first stream, then never resized.
+    std::vector<std::unique_ptr<ready_shard>> shards_;
 };
 
 }  // namespace crier::adapters::detail

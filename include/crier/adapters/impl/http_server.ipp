@@ -14,15 +14,33 @@
 
 namespace crier::adapters {
 
+CRIER_DECL std::vector<std::unique_ptr<asio::io_context>> http_server::make_loops(std::size_t n) {
+    std::vector<std::unique_ptr<asio::io_context>> loops;
+    for (std::size_t i = 0; i < n; ++i) {
+        loops.push_back(std::make_unique<asio::io_context>(1));
+        // Opens the loop's reactor (epoll, eventfd, timerfd) now rather than with its first
+        // connection: every descriptor the server keeps is open from the start, so running
+        // out of them shows at once and a count taken after start() stays the baseline.
+        const asio::steady_timer opener(*loops.back());
+    }
+    return loops;
+}
+
 CRIER_DECL http_server::http_server(crier::hub& hub, server_options options)
     : thread_count_(options.threads == 0 ? std::max(1u, std::thread::hardware_concurrency())
                                          : options.threads),
-      own_io_(std::in_place, static_cast<int>(thread_count_)),
-      io_(*own_io_),
-      state_(std::make_shared<detail::server_state>(hub, std::move(options))),
-      listener_(std::make_shared<detail::listener>(io_, state_, thread_count_ == 1)) {
-    state_->streams().set_flusher(
-        [ex = io_.get_executor()](std::function<void()> f) { asio::post(ex, std::move(f)); });
+      own_loops_(make_loops(thread_count_)),
+      io_(*own_loops_.front()),
+      state_(std::make_shared<detail::server_state>(hub, std::move(options))) {
+    std::vector<asio::io_context*> loops;
+    std::vector<detail::stream_state::post_function> flushers;
+    for (auto& loop : own_loops_) {
+        loops.push_back(loop.get());
+        flushers.emplace_back(
+            [ex = loop->get_executor()](std::function<void()> f) { asio::post(ex, std::move(f)); });
+    }
+    listener_ = std::make_shared<detail::listener>(io_, state_, std::move(loops));
+    state_->streams().set_flushers(std::move(flushers));
 }
 
 CRIER_DECL http_server::http_server(crier::hub& hub, asio::io_context& io, server_options options)
@@ -30,13 +48,21 @@ CRIER_DECL http_server::http_server(crier::hub& hub, asio::io_context& io, serve
       io_(io),
       state_(std::make_shared<detail::server_state>(hub, std::move(options))),
       // The host may run `io` on several threads: every connection gets a strand.
-      listener_(std::make_shared<detail::listener>(io_, state_, false)) {
-    state_->streams().set_flusher(
+      listener_(std::make_shared<detail::listener>(io_, state_, std::vector<asio::io_context*>{})) {
+    std::vector<detail::stream_state::post_function> flushers;
+    flushers.emplace_back(
         [ex = io_.get_executor()](std::function<void()> f) { asio::post(ex, std::move(f)); });
+    state_->streams().set_flushers(std::move(flushers));
 }
 
 CRIER_DECL http_server::~http_server() {
     stop();
+    // The first loop goes first: its acceptor may hold a socket accepted into another loop,
+    // which must still exist when that pending accept is destroyed. Our own references go
+    // before it: the listener's acceptor and timer belong to the first loop.
+    listener_.reset();
+    state_.reset();
+    for (auto& loop : own_loops_) loop.reset();
 }
 
 CRIER_DECL void http_server::start() {
@@ -55,17 +81,19 @@ CRIER_DECL void http_server::start(std::error_code& ec) {
     if (ec) return;
     port_ = listener_->port();
     started_ = true;
-    if (own_io_) work_.emplace(io_.get_executor());
+    for (auto& loop : own_loops_) work_.emplace_back(loop->get_executor());
     listener_->start();
-    for (std::size_t i = 0; i < thread_count_; ++i) threads_.emplace_back([this] { run(); });
+    for (auto& loop : own_loops_) {
+        threads_.emplace_back([this, l = loop.get()] { run(*l); });
+    }
 }
 
-CRIER_DECL void http_server::run() noexcept {
+CRIER_DECL void http_server::run(asio::io_context& loop) noexcept {
     // A handler that throws (host code posted onto context(), a hook reached from a handler)
     // must not end the thread, let alone the process: report it and go on serving.
     for (;;) {
         try {
-            io_.run();
+            loop.run();
             return;
         } catch (const std::exception& e) {
             state_->report_error(fmt::format("a handler on a server thread threw: {}", e.what()));
@@ -82,11 +110,12 @@ CRIER_DECL void http_server::serve(asio::ip::tcp::socket socket) {
     if (ec) return;
     const auto handle = socket.release(ec);
     if (ec) return;
-    asio::ip::tcp::socket ours(listener_->connection_executor());
+    const detail::placement where = listener_->place();
+    asio::ip::tcp::socket ours(where.executor);
     ours.assign(protocol, handle, ec);
     if (ec) return;
     ours.set_option(asio::ip::tcp::no_delay(true), ec);
-    serve_stream(std::move(ours));
+    serve_on(std::move(ours), where.shard);
 }
 
 CRIER_DECL void http_server::begin_stop() {
@@ -118,7 +147,7 @@ CRIER_DECL void http_server::finish_stop() {
 
 CRIER_DECL void http_server::stop() {
     if (!started_ || stopped_.load()) return;
-    if (!own_io_ && (io_.stopped() || io_.get_executor().running_in_this_thread())) {
+    if (own_loops_.empty() && (io_.stopped() || io_.get_executor().running_in_this_thread())) {
         begin_stop();
         if (io_.stopped()) return finish_stop();  // nothing runs the host's loop any more
         // On one of the host's threads: waiting here would wedge the loop that must finish the
@@ -158,9 +187,9 @@ CRIER_DECL void http_server::stop() {
     force_close();
     wait_until_empty(std::chrono::steady_clock::now() + std::chrono::milliseconds(500));
     finish_stop();
-    if (!own_io_) return;
-    work_.reset();
-    io_.stop();
+    if (own_loops_.empty()) return;
+    work_.clear();
+    for (auto& loop : own_loops_) loop->stop();
     for (auto& t : threads_) t.join();
     threads_.clear();
     state_->streams().release_ready();

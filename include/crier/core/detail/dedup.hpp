@@ -106,7 +106,9 @@ inline std::optional<std::string> dedup_key_from_fields(std::span<const std::str
                                                         std::string_view type,
                                                         std::span<const std::string_view> channels,
                                                         std::string_view data) {
-    simdjson::dom::parser parser;
+    // One parser per thread, reused: a parser allocates its buffers on first use, which would
+    // otherwise be on every publish that builds a key.
+    thread_local simdjson::dom::parser parser;
     simdjson::dom::object object;
     if (parser.parse(data.data(), data.size()).get_object().get(object)) return std::nullopt;
     std::string key(type);

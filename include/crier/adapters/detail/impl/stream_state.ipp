@@ -202,57 +202,82 @@ CRIER_DECL void stream_state::report_error(std::string_view what) const noexcept
     }
 }
 
-CRIER_DECL void stream_state::mark_ready(std::shared_ptr<tracked> stream) {
-    std::unique_lock lock(ready_mutex_);
-    if (ready_closed_) return;  // the flusher's executor is stopping: nothing may be posted
-    ready_.push_back(std::move(stream));
+CRIER_DECL void stream_state::set_flushers(std::vector<post_function> posts) {
+    shards_.clear();
+    for (auto& post : posts) {
+        shards_.push_back(std::make_unique<ready_shard>());
+        shards_.back()->post = std::move(post);
+    }
+}
+
+CRIER_DECL void stream_state::mark_ready(std::size_t shard, std::shared_ptr<tracked> stream) {
+    ready_shard& s = *shards_[shard < shards_.size() ? shard : 0];
+    std::unique_lock lock(s.mutex);
+    if (s.closed) return;  // the flusher's executor is stopping: nothing may be posted
+    s.ready.push_back(std::move(stream));
     // Posted under the lock, so close_ready() cannot slip in between the check and the post.
-    if (!std::exchange(flush_scheduled_, true)) {
-        flusher_([self = shared_from_this()] { self->flush(); });
+    if (!std::exchange(s.scheduled, true)) {
+        s.post([self = shared_from_this(), &s] { self->flush(s); });
     }
 }
 
 CRIER_DECL void stream_state::close_ready() {
-    std::vector<std::shared_ptr<tracked>> forgotten;
-    {
-        std::lock_guard lock(ready_mutex_);
-        ready_closed_ = true;
-        forgotten.swap(ready_);  // the streams they name hold this state: break the cycle
+    for (auto& s : shards_) {
+        std::vector<std::shared_ptr<tracked>> forgotten;
+        {
+            std::lock_guard lock(s->mutex);
+            s->closed = true;
+            forgotten.swap(s->ready);  // the streams they name hold this state: break the cycle
+        }
+        // Destroyed outside the lock: a last reference may close a stream, which may call back.
     }
-    // Destroyed outside the lock: a last reference may close a stream, which may call back.
 }
 
 CRIER_DECL void stream_state::release_ready() {
-    std::vector<std::shared_ptr<tracked>> forgotten;
-    {
-        std::lock_guard lock(ready_mutex_);
-        forgotten.swap(ready_);
-        flush_scheduled_ = false;
+    for (auto& s : shards_) {
+        std::vector<std::shared_ptr<tracked>> forgotten;
+        {
+            std::lock_guard lock(s->mutex);
+            forgotten.swap(s->ready);
+            s->scheduled = false;
+        }
+        s->flushing.clear();  // only the flusher touches it, and its threads are gone
+        s->flushed = 0;
     }
-    flushing_.clear();  // only the flusher touches it, and its threads are gone
-    flushed_ = 0;
 }
 
-CRIER_DECL void stream_state::flush() {
+CRIER_DECL void stream_state::flush(ready_shard& s) {
     // Streams per slice: enough to amortise the slice, few enough that a publish waiting in the
     // reactor is read soon.
     constexpr std::size_t slice = 128;
-    if (flushed_ == flushing_.size()) {
-        flushing_.clear();
-        flushed_ = 0;
-        std::lock_guard lock(ready_mutex_);
-        if (ready_.empty() || ready_closed_) {
-            flush_scheduled_ = false;
+    if (s.flushed == s.flushing.size()) {
+        s.flushing.clear();
+        s.flushed = 0;
+        std::lock_guard lock(s.mutex);
+        if (s.ready.empty() || s.closed) {
+            s.scheduled = false;
             return;
         }
-        flushing_.swap(ready_);
+        s.flushing.swap(s.ready);
     }
-    const std::size_t end = std::min(flushing_.size(), flushed_ + slice);
-    for (; flushed_ < end; ++flushed_) {
-        flushing_[flushed_]->drain_now();
-        flushing_[flushed_].reset();
+    const std::size_t end = std::min(s.flushing.size(), s.flushed + slice);
+    for (; s.flushed < end; ++s.flushed) {
+        s.flushing[s.flushed]->drain_now();
+        s.flushing[s.flushed].reset();
     }
-    flusher_([self = shared_from_this()] { self->flush(); });
+    if (s.flushed == s.flushing.size()) {
+        // All written: stop here unless more became ready meanwhile, rather than coming back
+        // once more to find nothing (one post per publish saved when events are sparse).
+        s.flushing.clear();
+        s.flushed = 0;
+        std::lock_guard lock(s.mutex);
+        if (s.ready.empty() || s.closed) {
+            s.scheduled = false;
+            return;
+        }
+    }
+    // More to write: yield to the reactor first, so a publish waiting there is read soon.
+    s.post([self = shared_from_this(), &s] { self->flush(s); });
 }
 
 }  // namespace crier::adapters::detail
