@@ -50,6 +50,9 @@ struct backplane_event {
     std::chrono::milliseconds dedup_window = {};
     /// Set by publish(): the key was seen on another node; nothing was published.
     bool duplicate = false;
+    /// Set by publish(): the backplane was away and delivered the event to this node's sink
+    /// only, under an id of a node-local epoch (publish_scope::local).
+    bool local = false;
 };
 
 /// A backplane's health, for stats, `/metrics` and `/health`.
@@ -62,6 +65,11 @@ struct backplane_status {
     std::uint64_t errors = 0;
     /// Connections re-established so far.
     std::uint64_t reconnects = 0;
+    /// What publish() does while not connected: "refuse" or "local" (e.g.
+    /// redis_options::when_away). Empty for a backplane that is never away (in-process).
+    std::string_view when_away = {};
+    /// Events published while away and delivered to this node's subscribers only.
+    std::uint64_t local_publishes = 0;
 };
 
 /// What backplane::read_log() handed over.
@@ -114,7 +122,9 @@ public:
     /// Orders one event published on this node: sets `event.id` to the next id (after
     /// reserving `event.items` seqs just below it) and hands the event to the sink (and to
     /// other nodes). Returns an error (errc::backplane_unavailable)
-    /// when it cannot; the event is then not published.
+    /// when it cannot; the event is then not published. A networked backplane that is away may
+    /// instead deliver it to this node's sink only, under an id whose epoch is not epoch()
+    /// (seq still above every seq delivered here), and set `event.local`.
     virtual std::error_code publish(backplane_event& event) noexcept = 0;
 
     /// Its health. The default: always connected (an in-process backplane).

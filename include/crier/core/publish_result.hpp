@@ -6,11 +6,23 @@
 #include <crier/config.hpp>
 #include <crier/sse/event_id.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 namespace crier {
+
+/// Which subscribers a published event reaches.
+enum class publish_scope : std::uint8_t {
+    /// Every node on the hub's backplane (a hub alone in its process: all of its subscribers).
+    cluster,
+    /// This node's subscribers only: the backplane could not be reached and is set to publish
+    /// locally meanwhile (redis_options::when_away). The event's id is from an epoch of this
+    /// node's own, foreign on every node (a resume from it gets `resync`); it is never
+    /// forwarded to the other nodes, not even when the backplane returns.
+    local,
+};
 
 /// Per-call publish options.
 struct publish_options {
@@ -37,6 +49,11 @@ struct publish_result {
     /// True when the event went over its channel's rate limit under rate_limit_policy::batch:
     /// it reaches subscribers later, as an item of a `batch` event, and takes its id then.
     bool held = false;
+    /// Who the event reached: publish_scope::local when the backplane was away and the event
+    /// went to this node's subscribers only. publish_scope::cluster otherwise, and for errors,
+    /// duplicates and held events (a held event's batch is published when it is flushed, under
+    /// the scope of that moment).
+    publish_scope scope = publish_scope::cluster;
 
     /// True when the event was accepted or recognised as a duplicate.
     [[nodiscard]] explicit operator bool() const noexcept { return !error; }
