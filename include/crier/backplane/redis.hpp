@@ -376,16 +376,16 @@ return {e, string.format('%d', s), l}
 ///   `/health` says "degraded", not down), local streams stay open, and the connection is made
 ///   again with backoff. What a publish does meanwhile is the node's redis_options::when_away:
 ///
-///   | mode              | a publish while away | the publisher is told | on Redis's return |
-///   |-------------------|----------------------|-----------------------|-------------------|
-///   | away_mode::local (default) | delivered at once to this node's subscribers only, under an id
-///   of a node-local epoch for the outage; never forwarded | success with publish_scope::local
-///   (route: 200, `"scope":"local"`); counted in stats `localPublishes`,
-///   `crier_backplane_local_publishes_total` | every stream on this node gets one `resync`
-///   ("backplane_rejoined": it may have missed cluster events, and its local ids mean nothing
-///   elsewhere); ids are the cluster's again; outage history is never replayed across the switch |
-///   | away_mode::refuse | nothing is delivered anywhere | errc::backplane_unavailable (route: 503,
-///   Retry-After: 1) | events ordered meanwhile are read in order: a complete replay, no `resync` |
+///   - away_mode::local (the default). *While away:* the event reaches this node's
+///     subscribers at once, under an id of a node-local epoch for the outage; it is never
+///     forwarded. *The publisher is told:* success with publish_scope::local (the route: 200
+///     with `"scope":"local"`), counted in stats (`localPublishes`) and `/metrics`
+///     (`crier_backplane_local_publishes_total`). *On return:* every stream on this node gets
+///     one `resync` ("backplane_rejoined": it may have missed cluster events, and its position
+///     is local); ids are the cluster's again; nothing from the outage is replayed across.
+///   - away_mode::refuse. *While away:* nothing is delivered anywhere. *The publisher is
+///     told:* errc::backplane_unavailable (the route: 503 with Retry-After: 1). *On return:*
+///     the events ordered meanwhile are read in order: a complete replay, no `resync`.
 ///
 ///   In both modes, when events are gone on return (Redis restarted without them, or trimmed
 ///   them before this node read them) every stream gets `resync` ("backplane_lost",
