@@ -38,7 +38,9 @@ struct publish_result {
     /// Why the event was refused; empty when it was accepted (or was a duplicate).
     /// errc::invalid_type, errc::invalid_field, errc::reserved_type, errc::invalid_utf8,
     /// errc::invalid_channel, errc::payload_too_large, errc::invalid_json (publish_batch),
-    /// errc::rate_limited (reject policy), errc::hub_stopped, or std::errc::not_enough_memory.
+    /// errc::rate_limited (reject policy), errc::hub_stopped, errc::backplane_unavailable (a
+    /// networked backplane that cannot be reached and refuses meanwhile: see
+    /// redis_options::when_away), or std::errc::not_enough_memory.
     std::error_code error = {};
     /// The id the hub assigned; for a duplicate, the id of the first event with that key.
     /// Zero when `error` is set, and zero for a held event: its id is assigned when its batch
