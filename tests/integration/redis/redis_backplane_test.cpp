@@ -823,9 +823,15 @@ TEST(redis_away_local, concurrent_publishers_through_two_outages_keep_every_stre
 
     std::map<std::string, const outcome*> by_token;
     std::size_t local[2] = {0, 0};
+    // A node's seqs only grow, local or cluster: each publisher's accepted events in its order.
+    std::map<std::string, std::uint64_t> publisher_seq;
     for (const outcome& o : outcomes) {
         by_token[o.token] = &o;
-        if (o.result && o.result.scope == crier::publish_scope::local) ++local[o.node];
+        if (!o.result) continue;
+        if (o.result.scope == crier::publish_scope::local) ++local[o.node];
+        std::uint64_t& previous = publisher_seq[o.token.substr(0, o.token.rfind('.'))];
+        EXPECT_GT(o.result.id.seq, previous) << o.token;
+        previous = o.result.id.seq;
     }
     EXPECT_GT(local[0], 0u);
     EXPECT_GT(local[1], 0u);
