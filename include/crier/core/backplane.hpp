@@ -57,7 +57,8 @@ struct backplane_event {
 
 /// A backplane's health, for stats, `/metrics` and `/health`.
 struct backplane_status {
-    /// False while the backplane cannot order events (publishes fail; the node is degraded).
+    /// False while the backplane cannot order events: the node is degraded, and its publishes
+    /// fail or reach its own subscribers only (when_away).
     bool connected = true;
     /// Events ordered cluster-wide that this node has not delivered yet.
     std::uint64_t lag = 0;

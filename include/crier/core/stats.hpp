@@ -38,7 +38,7 @@ struct hub_stats {
     std::uint64_t batched = 0;       ///< `batch` events flushed
     sse::event_id current_id = {};   ///< the newest event's id
     // Backplane (backplane::status(); an in-process one is always connected)
-    bool backplane_connected = true;     ///< false: publishes fail, the node is degraded
+    bool backplane_connected = true;     ///< false: degraded (see backplane_when_away)
     std::uint64_t backplane_lag = 0;     ///< events ordered cluster-wide, not delivered here yet
     std::uint64_t backplane_errors = 0;  ///< lost connections, failed or timed-out commands
     /// What a publish does while the backplane is away ("refuse", "local"); empty: never away.
