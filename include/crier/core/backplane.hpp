@@ -132,8 +132,9 @@ public:
     [[nodiscard]] virtual backplane_status status() const noexcept { return {}; }
 
     /// Waits (bounded) until the event `seq` has been delivered here, for a client that saw it
-    /// on a node ahead of this one. False when no such event was ordered, or on timeout. The
-    /// default: nothing to wait for.
+    /// on a node ahead of this one. False when no such event was ordered, or on timeout. True
+    /// also when `seq` was passed without an event (a seq reserved but never published): the
+    /// hub then has nothing to replay up to it. The default: nothing to wait for.
     virtual bool catch_up(std::uint64_t seq) noexcept {
         static_cast<void>(seq);
         return false;

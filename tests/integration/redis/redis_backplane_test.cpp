@@ -702,6 +702,14 @@ TEST(redis_away_local, when_redis_kept_its_data_only_nodes_that_published_alone_
     // the seqs A and B used are skipped in the stream, not a gap, so C's stream goes on.
     expect_one_resync(sa, "backplane_rejoined", first.id.epoch);
     expect_one_resync(sb, "backplane_rejoined", first.id.epoch);
+    // A's resync position is past every event C delivered (a seq A used alone): C knows it was
+    // passed without an event, so a client of A resuming on C from it is up to date.
+    const crier::sse::event_id rejoined = a.hub->current_id();
+    EXPECT_EQ(rejoined.epoch, first.id.epoch);
+    EXPECT_LT(c.hub->current_id().seq, rejoined.seq);
+    auto moved =
+        c.hub->subscribe({.channels = {"c"}, .last_event_id = crier::sse::to_string(rejoined)});
+    EXPECT_TRUE(crier_test::drain(moved).empty());
     std::vector<crier::publish_result> after;
     for (int i = 0; i < 6; ++i) {
         node& from = i % 3 == 0 ? a : i % 3 == 1 ? b : c;
@@ -711,7 +719,7 @@ TEST(redis_away_local, when_redis_kept_its_data_only_nodes_that_published_alone_
         EXPECT_GT(r.id.seq, on_a.back().id.seq);
         after.push_back(r);
     }
-    for (crier::subscription* s : {&sa, &sb, &sc}) {
+    for (crier::subscription* s : {&sa, &sb, &sc, &moved}) {
         auto got = collect(*s, 6);
         ASSERT_EQ(got.size(), 6u);
         for (std::size_t i = 0; i < 6; ++i) {
@@ -721,6 +729,8 @@ TEST(redis_away_local, when_redis_kept_its_data_only_nodes_that_published_alone_
         EXPECT_TRUE(collect(*s, 1, 100ms).empty());
     }
     for (const node* n : {&a, &b, &c}) EXPECT_EQ(n->hub->stats().resyncs, n == &c ? 0u : 1u);
+    // An id past everything ordered is still unknown: resync.
+    expect_resume_resyncs(c, crier::sse::to_string(crier::sse::event_id{first.id.epoch, 1u << 30}));
     // A client of C resumes on a fresh node from before the outage: the cluster's events only
     // (from Redis; the markers are no events), complete.
     node d = make_node(redis, "d");

@@ -204,8 +204,9 @@ public:
         }
 
         // An id from a node ahead of this one (same epoch): wait for it here, not resync.
+        bool caught_up = false;
         if (replay && since > current_seq_.load(std::memory_order_acquire)) {
-            static_cast<void>(backplane_->catch_up(since));
+            caught_up = backplane_->catch_up(since);
         }
         // Fetched before the sequencer's lock: reading a shared log may wait on the network.
         remote_replay remote;
@@ -243,7 +244,9 @@ public:
                 // Invariant: live events have seq > current; replay covers seq <= current.
                 s->last_seq = current;
                 s->start = id_of(current);
-                if (replay && since > current) resync_reason = "unknown_id";
+                // Still ahead once the backplane passed it: a seq no event took (a node that
+                // published alone took it, e.g. a resync's position there). Nothing to replay.
+                if (replay && since > current && !caught_up) resync_reason = "unknown_id";
                 // A cluster id past the last cluster event here, while the backplane is away:
                 // its seq names another event in this node's local epoch.
                 const std::uint64_t foreign = foreign_from_.load(std::memory_order_relaxed);
