@@ -637,9 +637,9 @@ private:
     };
 
     /// A publish while Redis is away: refused, or (away_mode::local) delivered to this node's
-    /// sink only. Its seq is above every seq delivered here, so the hub's order and its
-    /// subscriptions' positions hold; its epoch is the outage's, so its id means nothing
-    /// elsewhere.
+    /// sink only. Its seq is above every seq delivered here or known ordered, so the hub's order
+    /// and its subscriptions' positions hold and no cluster id names it; its epoch is the
+    /// outage's, so its id means nothing elsewhere.
     std::error_code publish_away(backplane_event& ev) noexcept {
         if (options_.when_away != away_mode::local) return errc::backplane_unavailable;
         std::lock_guard lock(sink_mutex_);
@@ -659,7 +659,10 @@ private:
                 return errc::backplane_unavailable;
             }
         }
-        const std::uint64_t seq = std::max(last_read_.load(), local_top_) + ev.items + 1;
+        // Above every seq known ordered too: an event this node published just before Redis
+        // went away may not have been read back yet, and its seq is the cluster's.
+        const std::uint64_t seq =
+            std::max({last_read_.load(), head_.load(), local_top_}) + ev.items + 1;
         ev.id = {outage_epoch_, seq};
         ev.local = true;
         local_top_ = seq;
