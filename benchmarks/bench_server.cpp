@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     double duration = 0;
     std::string redis_url;  // several bench servers on one Redis
     std::string node_name;
-    std::size_t backlog_limit = 0;  // hub_options::backlog_limit: 0 leaves publishing unbounded
+    std::size_t backlog_limit = 0;   // hub_options::backlog_limit: 0 leaves publishing unbounded
+    bool refuse_while_away = false;  // --redis-away refuse: publishes fail while Redis is away
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view arg = argv[i];
         if (arg == "--port") {
@@ -45,10 +46,13 @@ int main(int argc, char** argv) {
             node_name = argv[i + 1];
         } else if (arg == "--backlog-limit") {
             backlog_limit = static_cast<std::size_t>(std::atoll(argv[i + 1]));
+        } else if (arg == "--redis-away" && (argv[i + 1] == std::string_view("local") ||
+                                             argv[i + 1] == std::string_view("refuse"))) {
+            refuse_while_away = argv[i + 1] == std::string_view("refuse");
         } else {
             fmt::print(stderr,
                        "usage: {} [--port N] [--threads N] [--duration S] [--redis URL] "
-                       "[--node-name NAME] [--backlog-limit FRAMES]\n",
+                       "[--node-name NAME] [--redis-away local|refuse] [--backlog-limit FRAMES]\n",
                        argv[0]);
             return 2;
         }
@@ -63,12 +67,16 @@ int main(int argc, char** argv) {
 #if defined(CRIER_BENCH_REDIS)
         try {
             hub_options.backplane = std::make_shared<crier::redis_backplane>(
-                crier::redis_options{.url = redis_url, .node_name = node_name});
+                crier::redis_options{.url = redis_url,
+                                     .node_name = node_name,
+                                     .when_away = refuse_while_away ? crier::away_mode::refuse
+                                                                    : crier::away_mode::local});
         } catch (const std::system_error& e) {
             fmt::print(stderr, "cannot join Redis at {}: {}\n", redis_url, e.what());
             return 1;
         }
 #else
+        static_cast<void>(refuse_while_away);
         fmt::print(stderr, "--redis needs crier::redis (hiredis) at build time\n");
         return 2;
 #endif

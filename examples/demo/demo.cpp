@@ -404,6 +404,7 @@ int main(int argc, char** argv) {
     std::size_t history = 50;
     std::string redis_url;  // several demo nodes on one Redis behave as one hub
     std::string node_name;
+    bool refuse_while_away = false;  // --redis-away refuse: publishes fail while Redis is away
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--port" && i + 1 < argc) {
@@ -420,11 +421,16 @@ int main(int argc, char** argv) {
             redis_url = argv[++i];
         } else if (arg == "--node-name" && i + 1 < argc) {
             node_name = argv[++i];
+        } else if (arg == "--redis-away" && i + 1 < argc &&
+                   (argv[i + 1] == std::string_view("local") ||
+                    argv[i + 1] == std::string_view("refuse"))) {
+            refuse_while_away = argv[++i] == std::string_view("refuse");
         } else {
             fmt::print(stderr,
                        "usage: {} [--port N (0: any free port)] [--web DIR] [--js DIR] "
                        "[--duration SECONDS] [--history EVENTS_PER_CHANNEL] "
-                       "[--redis redis://[:password@]host:port[/db]] [--node-name NAME]\n",
+                       "[--redis redis://[:password@]host:port[/db]] [--node-name NAME] "
+                       "[--redis-away local|refuse]\n",
                        argv[0]);
             return 2;
         }
@@ -438,12 +444,16 @@ int main(int argc, char** argv) {
 #if defined(CRIER_DEMO_REDIS)
         try {
             hub_options.backplane = std::make_shared<crier::redis_backplane>(
-                crier::redis_options{.url = redis_url, .node_name = node_name});
+                crier::redis_options{.url = redis_url,
+                                     .node_name = node_name,
+                                     .when_away = refuse_while_away ? crier::away_mode::refuse
+                                                                    : crier::away_mode::local});
         } catch (const std::system_error& e) {
             fmt::print(stderr, "cannot join Redis at {}: {}\n", redis_url, e.what());
             return 1;
         }
 #else
+        static_cast<void>(refuse_while_away);
         fmt::print(stderr, "--redis needs crier::redis (hiredis) at build time\n");
         return 2;
 #endif

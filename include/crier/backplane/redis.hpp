@@ -55,6 +55,19 @@ struct redis_url {
 /// not one.
 [[nodiscard]] inline std::optional<redis_url> parse_redis_url(std::string_view text);
 
+/// What a node does with a publish while Redis cannot be reached (redis_options::when_away).
+enum class away_mode : std::uint8_t {
+    /// The publish fails at once with errc::backplane_unavailable (the publish route answers
+    /// 503 with Retry-After): nothing is delivered, not even here. For publishers that retry,
+    /// or that must never reach only part of the cluster.
+    refuse,
+    /// The publish is delivered to this node's subscribers at once, under an id of an epoch of
+    /// this node's own for the outage, and reported as publish_scope::local (the route answers
+    /// 200 with `"scope":"local"`). It is never forwarded to the other nodes, not even when
+    /// Redis returns; its id is foreign on every node, so a resume from it gets `resync`.
+    local,
+};
+
 /// How a redis_backplane connects and what it keeps in Redis.
 struct redis_options {
     /// `redis://[[user]:password@]host[:port][/db]`. Default: redis://127.0.0.1:6379.
@@ -85,6 +98,12 @@ struct redis_options {
     std::size_t read_count = 512;
     /// How long one XREAD waits for new events before it is sent again. Default: 1 s.
     std::chrono::milliseconds read_block = std::chrono::seconds(1);
+    /// What a publish does while Redis is away (see redis_backplane, "Failure"). Default:
+    /// away_mode::local. A node's own users keep working through a Redis outage (the scale-out
+    /// promise: each node keeps serving its local connections and local publishes), and the
+    /// publisher is told its event reached this node only; away_mode::refuse for publishers
+    /// that would rather retry than reach part of the cluster.
+    away_mode when_away = away_mode::local;
 };
 
 namespace detail {
@@ -215,6 +234,9 @@ struct redis_entry {
     std::string_view channels;  // names, each followed by '\n'
     std::string_view type;
     std::string_view data;
+    /// A marker, not an event: seqs (seq - items .. seq) reserved by a node that published
+    /// locally while Redis was away, so that no cluster id repeats one of its local seqs.
+    bool skip = false;
 };
 
 inline std::string_view reply_text(const redisReply* r) {
@@ -254,9 +276,11 @@ inline bool parse_entry(const redisReply* e, redis_entry& out) {
             if (!parse_number(value, out.ms)) return false;
         } else if (name == "n") {
             if (!parse_number(value, out.items) || out.items >= out.seq) return false;
+        } else if (name == "skip") {
+            out.skip = value == "1";
         }
     }
-    return has_type && !out.channels.empty() && out.channels.back() == '\n';
+    return out.skip || (has_type && !out.channels.empty() && out.channels.back() == '\n');
 }
 
 /// Splits `a\nb\n` into its names.
@@ -306,13 +330,16 @@ return {1, seq}
 // Joins the cluster: reads the epoch, or sets it (a fresh Redis, or one that lost its data:
 // then the counter moves past what this node saw, plus a margin for ids handed out that no
 // node read, so no id is ever reused). `life` changes with every such restart, so the other
-// nodes learn that events may be gone. KEYS: epoch, seq, life. ARGV: epoch candidate, last
-// seq seen here, life candidate, margin.
+// nodes learn that events may be gone. A node that published locally while away has seqs past
+// the counter: the counter moves past them, and a `skip` marker in the stream covers the seqs
+// it jumps, so the other nodes see no gap. KEYS: epoch, seq, life, log. ARGV: epoch candidate,
+// the newest seq used here, life candidate, margin, log_events, now (ms).
 inline constexpr std::string_view redis_hello_script = R"lua(
 local e = redis.call('GET', KEYS[1])
 local l = redis.call('GET', KEYS[3])
 local known = tonumber(ARGV[2])
-if not e then
+local fresh = not e
+if fresh then
   e = ARGV[1]
   l = ARGV[3]
   redis.call('SET', KEYS[1], e)
@@ -321,6 +348,10 @@ if not e then
 end
 local s = tonumber(redis.call('GET', KEYS[2]) or '0')
 if s < known then
+  if not fresh then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], string.format('%d-0', known),
+               'skip', '1', 'n', string.format('%d', known - s - 1), 'ms', ARGV[6])
+  end
   s = known
   redis.call('SET', KEYS[2], string.format('%d', s))
 end
@@ -341,14 +372,33 @@ return {e, string.format('%d', s), l}
 ///   any node suppresses the same key on every other node within the window.
 /// - **Status:** connected, errors, reconnects, and lag: the newest seq this node knows was
 ///   ordered (its own publishes, its reads, a catch_up()) minus the newest it delivered.
-/// - **Failure:** while Redis is unreachable publish() fails at once with
-///   errc::backplane_unavailable (nothing is delivered, not even locally: ids are the
-///   cluster's, and a node cannot give one alone), status() says disconnected, and the
-///   connection is made again with backoff. Events ordered meanwhile are read on return, in
-///   order; when some are gone (Redis restarted without them, or trimmed them before this node
-///   read them) the hub gets lost_continuity() and every stream a `resync`. A publish whose
-///   reply does not come within command_timeout is reported failed although Redis may have
-///   ordered it: publish with a dedup key to retry it safely.
+/// - **Failure:** while Redis is unreachable status() says disconnected (stats, `/metrics`;
+///   `/health` says "degraded", not down), local streams stay open, and the connection is made
+///   again with backoff. What a publish does meanwhile is the node's redis_options::when_away:
+///
+///   - away_mode::local (the default). *While away:* the event reaches this node's
+///     subscribers at once, under an id of a node-local epoch for the outage; it is never
+///     forwarded. *The publisher is told:* success with publish_scope::local (the route: 200
+///     with `"scope":"local"`), counted in stats (`localPublishes`) and `/metrics`
+///     (`crier_backplane_local_publishes_total`). *On return:* every stream on this node gets
+///     one `resync` ("backplane_rejoined": it may have missed cluster events, and its position
+///     is local); ids are the cluster's again; nothing from the outage is replayed across.
+///   - away_mode::refuse. *While away:* nothing is delivered anywhere. *The publisher is
+///     told:* errc::backplane_unavailable (the route: 503 with Retry-After: 1). *On return:*
+///     the events ordered meanwhile are read in order: a complete replay, no `resync`.
+///
+///   In both modes, when events are gone on return (Redis restarted without them, or trimmed
+///   them before this node read them) every stream gets `resync` ("backplane_lost",
+///   "backplane_gap"), exactly once. A publish whose reply does not come within
+///   command_timeout is reported failed although Redis may have ordered it: publish with a
+///   dedup key to retry it safely. A publish in the instant the node rejoins (between Redis
+///   answering and the node being up) is refused in both modes, never lost.
+///
+///   While away in local mode, dedup and rate limits are this node's alone: a dedup key is
+///   remembered here (a repeat here is a duplicate, a repeat on another node is published),
+///   and nothing is told to Redis on return. A Last-Event-ID from the outage is foreign on
+///   every node, this one included: `resync`, never a replay; so is a cluster id past the
+///   last cluster event this node delivered (a client from a node that is still connected).
 ///
 /// @par Thread Safety
 /// Every member function may be called from any thread, except that publish(), read_log() and
@@ -411,9 +461,8 @@ public:
     }
 
     std::error_code publish(backplane_event& ev) noexcept override {
-        if (!up_.load(std::memory_order_acquire) || on_io_thread()) {
-            return errc::backplane_unavailable;
-        }
+        if (on_io_thread()) return errc::backplane_unavailable;
+        if (!up_.load(std::memory_order_acquire)) return publish_away(ev);
         try {
             std::string channels;
             for (std::string_view c : ev.channels) channels.append(c).push_back('\n');
@@ -442,10 +491,11 @@ public:
                 std::uint64_t seq = 0;
                 bool duplicate = false;
                 bool ok = false;
+                bool unsent = false;  // Redis went away before it was sent: not ordered
             };
             auto wait = std::make_shared<detail::redis_wait<outcome>>();
             asio::post(io_, [this, wait, args = std::move(args)] {
-                if (phase_ != phase::up) return wait->set({});
+                if (phase_ != phase::up) return wait->set({.unsent = true});
                 send(cmd_, args, options_.command_timeout, [this, wait](redisReply* r) {
                     outcome o;
                     if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
@@ -462,6 +512,7 @@ public:
                 });
             });
             const auto got = wait->get(options_.command_timeout + std::chrono::milliseconds(500));
+            if (got && got->unsent) return publish_away(ev);
             if (!got || !got->ok) return errc::backplane_unavailable;
             ev.id = {epoch_, got->seq};
             ev.duplicate = got->duplicate;
@@ -503,7 +554,9 @@ public:
         return {.connected = up_.load(std::memory_order_acquire),
                 .lag = head > read ? head - read : 0,
                 .errors = errors_.load(std::memory_order_relaxed),
-                .reconnects = reconnects_.load(std::memory_order_relaxed)};
+                .reconnects = reconnects_.load(std::memory_order_relaxed),
+                .when_away = options_.when_away == away_mode::local ? "local" : "refuse",
+                .local_publishes = local_publishes_.load(std::memory_order_relaxed)};
     }
 
     backplane_log read_log(
@@ -533,6 +586,8 @@ public:
                     if (first && e.seq - e.items > since + 1) return {false, since};
                     first = false;
                     if (e.ms < oldest_ms) return {false, since};
+                    out.until = e.seq;
+                    if (e.skip) continue;  // seqs no event took
                     detail::split_channels(e.channels, channels);
                     const backplane_event ev{.id = {epoch_, e.seq},
                                              .channels = channels,
@@ -541,7 +596,6 @@ public:
                                              .time = time_of(e.ms),
                                              .items = e.items};
                     each(ev);
-                    out.until = e.seq;
                 }
                 total += entries->size();
                 if (entries->size() < page) break;
@@ -581,6 +635,41 @@ private:
             return e;
         }
     };
+
+    /// A publish while Redis is away: refused, or (away_mode::local) delivered to this node's
+    /// sink only. Its seq is above every seq delivered here or known ordered, so the hub's order
+    /// and its subscriptions' positions hold and no cluster id names it; its epoch is the
+    /// outage's, so its id means nothing elsewhere.
+    std::error_code publish_away(backplane_event& ev) noexcept {
+        if (options_.when_away != away_mode::local) return errc::backplane_unavailable;
+        std::lock_guard lock(sink_mutex_);
+        // Rejoining: the cluster's counter is being moved past the local seqs; none may follow.
+        if (up_.load(std::memory_order_acquire) || rejoining_ || sink_ == nullptr) {
+            return errc::backplane_unavailable;
+        }
+        if (outage_epoch_ == 0) {
+            try {
+                std::random_device random;
+                do {
+                    outage_epoch_ =
+                        ((std::uint64_t{random()} << 32) ^ random()) & 0xffff'ffff'ffffu;
+                } while (outage_epoch_ == 0 || outage_epoch_ == epoch_);
+            } catch (...) {  // no entropy source: refuse rather than reuse an epoch
+                outage_epoch_ = 0;
+                return errc::backplane_unavailable;
+            }
+        }
+        // Above every seq known ordered too: an event this node published just before Redis
+        // went away may not have been read back yet, and its seq is the cluster's.
+        const std::uint64_t seq =
+            std::max({last_read_.load(), head_.load(), local_top_}) + ev.items + 1;
+        ev.id = {outage_epoch_, seq};
+        ev.local = true;
+        local_top_ = seq;
+        local_publishes_.fetch_add(1, std::memory_order_relaxed);
+        sink_->deliver(ev);
+        return {};
+    }
 
     [[nodiscard]] bool on_io_thread() const noexcept {
         return std::this_thread::get_id() == thread_.get_id();
@@ -729,35 +818,51 @@ private:
                  if (publish_sha_.empty()) publish_sha_ = sha;  // before the first up_
              });
         const std::uint64_t candidate = epoch_ != 0 ? epoch_ : random_bits() & 0xffff'ffff'ffffu;
-        send(cmd_,
-             {"EVAL", std::string(detail::redis_hello_script), "3", epoch_key_, seq_key_, life_key_,
-              std::to_string(candidate == 0 ? 1 : candidate), std::to_string(last_read_.load()),
-              std::to_string(random_bits()), std::to_string(std::uint64_t{1} << 20)},
-             options_.connect_timeout, [this, gen](redisReply* r) {
-                 if (gen != gen_) return;
-                 std::uint64_t epoch = 0;
-                 std::uint64_t seq = 0;
-                 if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-                     !detail::parse_number(detail::reply_text(r->element[0]), epoch) ||
-                     !detail::parse_number(detail::reply_text(r->element[1]), seq) ||
-                     (epoch_ != 0 && epoch != epoch_)) {
-                     // A different epoch: this node's hub cannot change its own; it stays
-                     // degraded until restarted.
-                     return fail();
-                 }
-                 const std::string life(detail::reply_text(r->element[2]));
-                 if (epoch_ == 0) {
-                     epoch_ = epoch;
-                     epoch_text_ = std::to_string(epoch);
-                     last_read_.store(seq, std::memory_order_release);
-                 } else if (life != life_) {
-                     lost_ = true;  // Redis lost its data: events may be gone
-                 }
-                 life_ = life;
-                 raise_head(seq);
-                 cmd_.ready = true;
-                 maybe_up(gen);
-             });
+        // The newest seq used here, local ones included: the counter moves past it. No local
+        // publish may follow until this node is up (or fails again).
+        std::uint64_t known = 0;
+        {
+            std::lock_guard lock(sink_mutex_);
+            rejoining_ = true;
+            known = std::max(last_read_.load(), local_top_);
+        }
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        send(
+            cmd_,
+            {"EVAL", std::string(detail::redis_hello_script), "4", epoch_key_, seq_key_, life_key_,
+             log_key_, std::to_string(candidate == 0 ? 1 : candidate), std::to_string(known),
+             std::to_string(random_bits()), std::to_string(std::uint64_t{1} << 20),
+             std::to_string(std::max<std::size_t>(options_.log_events, 1)), std::to_string(now_ms)},
+            options_.connect_timeout, [this, gen, known](redisReply* r) {
+                if (gen != gen_) return;
+                std::uint64_t epoch = 0;
+                std::uint64_t seq = 0;
+                if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+                    !detail::parse_number(detail::reply_text(r->element[0]), epoch) ||
+                    !detail::parse_number(detail::reply_text(r->element[1]), seq) ||
+                    (epoch_ != 0 && epoch != epoch_)) {
+                    // A different epoch: this node's hub cannot change its own; it stays
+                    // degraded until restarted.
+                    return fail();
+                }
+                const std::string life(detail::reply_text(r->element[2]));
+                if (epoch_ == 0) {
+                    epoch_ = epoch;
+                    epoch_text_ = std::to_string(epoch);
+                    last_read_.store(seq, std::memory_order_release);
+                } else if (life != life_) {
+                    lost_ = true;  // Redis lost its data: events may be gone
+                }
+                life_ = life;
+                // Cluster events up to the local seqs were ordered while this node published
+                // alone: not delivered here (their seqs are taken); its streams get `resync`.
+                skip_through_ = std::max(skip_through_, known);
+                raise_head(seq);
+                cmd_.ready = true;
+                maybe_up(gen);
+            });
     }
 
     void maybe_up(std::uint64_t gen) {
@@ -767,12 +872,21 @@ private:
         backoff_ = options_.reconnect_min;
         if (ever_up_) reconnects_.fetch_add(1, std::memory_order_relaxed);
         ever_up_ = true;
-        up_.store(true, std::memory_order_release);
-        if (lost_) {
-            lost_ = false;
-            skip_gap_ = true;  // the first event after it is not a second loss
+        {
             std::lock_guard lock(sink_mutex_);
-            if (sink_ != nullptr) sink_->lost_continuity("backplane_lost");
+            up_.store(true, std::memory_order_release);
+            rejoining_ = false;
+            // Local publishes while away: the streams here may have missed cluster events, and
+            // their positions are in the outage's epoch. One `resync` each, whichever the cause.
+            const bool published_alone = std::exchange(outage_epoch_, 0) != 0;
+            const char* reason = lost_             ? "backplane_lost"
+                                 : published_alone ? "backplane_rejoined"
+                                                   : nullptr;
+            if (lost_) {
+                lost_ = false;
+                skip_gap_ = true;  // the first event after it is not a second loss
+            }
+            if (reason != nullptr && sink_ != nullptr) sink_->lost_continuity(reason);
         }
         first_up_.set(true);
         start_read();
@@ -786,6 +900,10 @@ private:
         errors_.fetch_add(1, std::memory_order_relaxed);
         close_links();
         phase_ = phase::down;
+        {
+            std::lock_guard lock(sink_mutex_);
+            rejoining_ = false;  // local publishes (away_mode::local) resume in the same outage
+        }
         std::uniform_int_distribution<long long> jitter(0, backoff_.count() / 2);
         retry_timer_.expires_after(backoff_ + std::chrono::milliseconds(jitter(rng_)));
         backoff_ = std::min(backoff_ * 2, options_.reconnect_max);
@@ -856,10 +974,16 @@ private:
         std::lock_guard lock(sink_mutex_);
         const std::uint64_t last = last_read_.load(std::memory_order_relaxed);
         if (e.seq <= last) return;  // read again after a reconnect
-        const bool gap = e.seq - e.items != last + 1 && !std::exchange(skip_gap_, false);
-        skip_gap_ = false;
         raise_head(e.seq);
-        if (sink_ == nullptr) {
+        if (e.seq <= skip_through_) {  // its seq was used locally; the streams were resynced
+            advance(e.seq);
+            return;
+        }
+        const std::uint64_t expected = std::max(last, skip_through_) + 1;
+        const bool gap = e.seq - e.items > expected && !std::exchange(skip_gap_, false);
+        skip_gap_ = false;
+        if (sink_ == nullptr || e.skip) {
+            if (gap && sink_ != nullptr) sink_->lost_continuity("backplane_gap");
             advance(e.seq);
             return;
         }
@@ -933,12 +1057,17 @@ private:
     std::atomic<std::uint64_t> head_{0};       // the newest seq known ordered
     std::atomic<std::uint64_t> errors_{0};
     std::atomic<std::uint64_t> reconnects_{0};
+    std::atomic<std::uint64_t> local_publishes_{0};
     detail::redis_wait<bool> first_up_;
 
     std::mutex read_mutex_;  // with read_cv_: catch_up() waits for last_read_
     std::condition_variable read_cv_;
-    std::mutex sink_mutex_;  // guards sink_; held while delivering
+    std::mutex sink_mutex_;  // guards sink_ and the outage below; held while delivering
     backplane_sink* sink_ = nullptr;
+    // The outage (away_mode::local), guarded by sink_mutex_:
+    std::uint64_t outage_epoch_ = 0;  // of the local publishes since the last rejoin; 0: none
+    std::uint64_t local_top_ = 0;     // the newest seq a local publish took (never lowered)
+    bool rejoining_ = false;          // the counter is being moved past local_top_
 
     asio::io_context io_;
     asio::executor_work_guard<asio::io_context::executor_type> work_;
@@ -957,6 +1086,7 @@ private:
     bool ever_up_ = false;
     bool lost_ = false;
     bool skip_gap_ = false;
+    std::uint64_t skip_through_ = 0;  // stream events up to it are not delivered (seqs taken)
     bool want_read_ = false;
     bool reading_ = false;
     std::vector<std::string_view> channels_;

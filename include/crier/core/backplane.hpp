@@ -50,11 +50,15 @@ struct backplane_event {
     std::chrono::milliseconds dedup_window = {};
     /// Set by publish(): the key was seen on another node; nothing was published.
     bool duplicate = false;
+    /// Set by publish(): the backplane was away and delivered the event to this node's sink
+    /// only, under an id of a node-local epoch (publish_scope::local).
+    bool local = false;
 };
 
 /// A backplane's health, for stats, `/metrics` and `/health`.
 struct backplane_status {
-    /// False while the backplane cannot order events (publishes fail; the node is degraded).
+    /// False while the backplane cannot order events: the node is degraded, and its publishes
+    /// fail or reach its own subscribers only (when_away).
     bool connected = true;
     /// Events ordered cluster-wide that this node has not delivered yet.
     std::uint64_t lag = 0;
@@ -62,6 +66,11 @@ struct backplane_status {
     std::uint64_t errors = 0;
     /// Connections re-established so far.
     std::uint64_t reconnects = 0;
+    /// What publish() does while not connected: "refuse" or "local" (e.g.
+    /// redis_options::when_away). Empty for a backplane that is never away (in-process).
+    std::string_view when_away = {};
+    /// Events published while away and delivered to this node's subscribers only.
+    std::uint64_t local_publishes = 0;
 };
 
 /// What backplane::read_log() handed over.
@@ -114,15 +123,18 @@ public:
     /// Orders one event published on this node: sets `event.id` to the next id (after
     /// reserving `event.items` seqs just below it) and hands the event to the sink (and to
     /// other nodes). Returns an error (errc::backplane_unavailable)
-    /// when it cannot; the event is then not published.
+    /// when it cannot; the event is then not published. A networked backplane that is away may
+    /// instead deliver it to this node's sink only, under an id whose epoch is not epoch()
+    /// (seq still above every seq delivered here), and set `event.local`.
     virtual std::error_code publish(backplane_event& event) noexcept = 0;
 
     /// Its health. The default: always connected (an in-process backplane).
     [[nodiscard]] virtual backplane_status status() const noexcept { return {}; }
 
     /// Waits (bounded) until the event `seq` has been delivered here, for a client that saw it
-    /// on a node ahead of this one. False when no such event was ordered, or on timeout. The
-    /// default: nothing to wait for.
+    /// on a node ahead of this one. False when no such event was ordered, or on timeout. True
+    /// also when `seq` was passed without an event (a seq reserved but never published): the
+    /// hub then has nothing to replay up to it. The default: nothing to wait for.
     virtual bool catch_up(std::uint64_t seq) noexcept {
         static_cast<void>(seq);
         return false;

@@ -7,11 +7,23 @@
 #include <crier/sse/event_id.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <system_error>
 
 namespace crier {
+
+/// Which subscribers a published event reaches.
+enum class publish_scope : std::uint8_t {
+    /// Every node on the hub's backplane (a hub alone in its process: all of its subscribers).
+    cluster,
+    /// This node's subscribers only: the backplane could not be reached and is set to publish
+    /// locally meanwhile (redis_options::when_away). The event's id is from an epoch of this
+    /// node's own, foreign on every node (a resume from it gets `resync`); it is never
+    /// forwarded to the other nodes, not even when the backplane returns.
+    local,
+};
 
 /// Per-call publish options.
 struct publish_options {
@@ -34,7 +46,9 @@ struct publish_result {
     /// errc::invalid_channel, errc::payload_too_large, errc::invalid_json (publish_batch),
     /// errc::rate_limited (reject policy), errc::overloaded (the delivery backlog stayed over
     /// hub_options::backlog_limit: nothing was sequenced or delivered, publish again later),
-    /// errc::hub_stopped, or std::errc::not_enough_memory.
+    /// errc::hub_stopped, errc::backplane_unavailable (a networked backplane that cannot be
+    /// reached and refuses meanwhile: see redis_options::when_away), or
+    /// std::errc::not_enough_memory.
     std::error_code error = {};
     /// The id the hub assigned; for a duplicate, the id of the first event with that key.
     /// Zero when `error` is set, and zero for a held event: its id is assigned when its batch
@@ -45,6 +59,11 @@ struct publish_result {
     /// True when the event went over its channel's rate limit under rate_limit_policy::batch:
     /// it reaches subscribers later, as an item of a `batch` event, and takes its id then.
     bool held = false;
+    /// Who the event reached: publish_scope::local when the backplane was away and the event
+    /// went to this node's subscribers only. publish_scope::cluster otherwise, and for errors,
+    /// duplicates and held events (a held event's batch is published when it is flushed, under
+    /// the scope of that moment).
+    publish_scope scope = publish_scope::cluster;
 
     /// True when the event was accepted or recognised as a duplicate.
     [[nodiscard]] explicit operator bool() const noexcept { return !error; }

@@ -41,9 +41,13 @@ struct hub_stats {
     std::uint64_t overloaded = 0;    ///< publishes refused with errc::overloaded
     sse::event_id current_id = {};   ///< the newest event's id
     // Backplane (backplane::status(); an in-process one is always connected)
-    bool backplane_connected = true;     ///< false: publishes fail, the node is degraded
+    bool backplane_connected = true;     ///< false: degraded (see backplane_when_away)
     std::uint64_t backplane_lag = 0;     ///< events ordered cluster-wide, not delivered here yet
     std::uint64_t backplane_errors = 0;  ///< lost connections, failed or timed-out commands
+    /// What a publish does while the backplane is away ("refuse", "local"); empty: never away.
+    std::string backplane_when_away;
+    /// Events published while the backplane was away, delivered to this node only.
+    std::uint64_t backplane_local_publishes = 0;
 
     /// The seed's stats document and the rest of these fields, as one JSON object:
     /// `{"connectedClients":42,"channels":["global",...],"eventHistorySize":150,

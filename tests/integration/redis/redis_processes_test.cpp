@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Three crier server processes (crier-bench-server --redis) on one Redis: publish on one, stream
-// from another, kill -9 a node mid-stream, restart it, and resume on it with no gap.
+// from another, kill -9 a node mid-stream, restart it, and resume on it with no gap; and what
+// each --redis-away mode answers a publisher while Redis is away.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -21,8 +22,12 @@ using namespace std::chrono_literals;
 /// One crier-bench-server process on its own port, joined to `redis`.
 class server_process {
 public:
-    server_process(const crier_test::redis_server& redis, std::string name)
-        : url_(redis.url()), name_(std::move(name)), port_(crier_test::redis_server::free_port()) {
+    server_process(const crier_test::redis_server& redis, std::string name,
+                   std::string away = "local")
+        : url_(redis.url()),
+          name_(std::move(name)),
+          away_(std::move(away)),
+          port_(crier_test::redis_server::free_port()) {
         start();
     }
     ~server_process() { kill(); }
@@ -36,8 +41,8 @@ public:
         if (pid < 0) throw std::runtime_error("fork failed");
         if (pid == 0) {
             ::execl(CRIER_TEST_BENCH_SERVER, CRIER_TEST_BENCH_SERVER, "--port", port.c_str(),
-                    "--redis", url_.c_str(), "--node-name", name_.c_str(), "--duration", "120",
-                    static_cast<char*>(nullptr));
+                    "--redis", url_.c_str(), "--node-name", name_.c_str(), "--redis-away",
+                    away_.c_str(), "--duration", "120", static_cast<char*>(nullptr));
             ::_exit(127);
         }
         pid_ = pid;
@@ -71,6 +76,7 @@ public:
 private:
     std::string url_;
     std::string name_;
+    std::string away_;
     std::uint16_t port_;
     pid_t pid_ = -1;
 };
@@ -114,6 +120,47 @@ TEST(redis_processes, a_node_killed_mid_stream_restarts_and_its_client_resumes_w
     EXPECT_EQ(resumed.events()[3].data, "h5");
     resumed.drain_for(100ms);
     EXPECT_EQ(resumed.events().size(), 4u);  // no duplicate
+#endif
+}
+
+TEST(redis_processes, while_redis_is_away_refuse_answers_503_and_local_answers_scope_local) {
+#if !defined(CRIER_TEST_BENCH_SERVER)
+    GTEST_SKIP() << "needs crier-bench-server (CRIER_BUILD_BENCHMARKS)";
+#else
+    crier_test::redis_server redis;
+    server_process refusing(redis, "refusing", "refuse");
+    server_process alone(redis, "alone", "local");
+    const std::string path = "/api/realtime/events?user=u1&channel=horses";
+    crier::test::sse_stream on_refusing(refusing.port(), path);
+    crier::test::sse_stream on_alone(alone.port(), path);
+    ASSERT_TRUE(on_refusing.wait_for_events(1));
+    ASSERT_TRUE(on_alone.wait_for_events(1));
+
+    redis.stop();
+    for (const server_process* n : {&refusing, &alone}) {
+        const auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (
+            crier::test::request(n->port(), "GET", "/api/realtime/health").body.find("degraded") ==
+                std::string::npos &&
+            std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+    const auto refused = publish(refusing, "r0");
+    EXPECT_EQ(refused.status(), 503) << refused.body;
+    EXPECT_EQ(refused.head.header("retry-after"), "1");
+    const auto local = publish(alone, "l0");
+    EXPECT_EQ(local.status(), 200) << local.body;
+    EXPECT_NE(local.body.find(R"("scope":"local")"), std::string::npos) << local.body;
+    ASSERT_TRUE(on_alone.wait_for_events(2));
+    EXPECT_EQ(on_alone.events()[1].data, "l0");
+    EXPECT_FALSE(on_refusing.wait_for_events(2, 200ms));
+
+    redis.start();  // empty: both streams hear that events may be gone, once
+    ASSERT_TRUE(on_alone.wait_for_events(3));
+    EXPECT_EQ(on_alone.events()[2].type, "resync");
+    ASSERT_TRUE(on_refusing.wait_for_events(2));
+    EXPECT_EQ(on_refusing.events()[1].type, "resync");
 #endif
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -83,8 +84,13 @@ public:
     std::error_code publish(crier::backplane_event& e) noexcept override {
         std::lock_guard lock(mutex_);
         if (down) return crier::errc::backplane_unavailable;
-        e.id = {0x77, ++seq_};
-        carried.emplace_back(e.type);
+        if (alone) {  // away, publishing locally: a node-local epoch, the seqs go on above
+            e.id = {0x99, ++seq_};
+            e.local = true;
+        } else {
+            e.id = {0x77, ++seq_};
+            carried.emplace_back(e.type);
+        }
         if (sink_ != nullptr) sink_->deliver(e);
         return {};
     }
@@ -118,6 +124,7 @@ public:
     }
 
     bool down = false;
+    bool alone = false;
     std::vector<std::string> carried;
 
 private:
@@ -219,6 +226,79 @@ TEST(backplane, stats_carry_the_backplane_status) {
     EXPECT_TRUE(st.backplane_connected);
     EXPECT_NE(st.to_json().find(R"("backplane":{"connected":true,"lag":0,"errors":0})"),
               std::string::npos);
+}
+
+TEST(backplane, events_a_backplane_delivers_locally_keep_their_own_epoch_until_it_rejoins) {
+    auto bp = std::make_shared<test_backplane>();
+    crier::hub h({.queue_frames = 4,
+                  .overflow = crier::overflow_policy::drop_oldest,
+                  .rate_limit = 0,
+                  .backplane = bp});
+    auto s = h.subscribe({.channels = {"a"}});
+    ASSERT_TRUE(h.publish("a", "t:x", "cluster"));  // 77-101
+    bp->alone = true;
+    auto r = h.publish("a", "t:x", "alone");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r.scope, crier::publish_scope::local);
+    EXPECT_EQ(r.id, (crier::sse::event_id{0x99, 102}));
+    EXPECT_EQ(h.current_id(), (crier::sse::event_id{0x99, 102}));
+    auto got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].id, "77-101");
+    EXPECT_EQ(got[1].id, "99-102");
+    EXPECT_EQ(bp->carried, (std::vector<std::string>{"t:x"}));  // the local one was not carried
+    // The cluster's 102 is another event: resync. The local id is foreign: resync.
+    for (const char* id : {"77-102", "99-102"}) {
+        auto resumed = h.subscribe({.channels = {"a"}, .last_event_id = id});
+        got = crier_test::drain(resumed);
+        ASSERT_EQ(got.size(), 1u) << id;
+        EXPECT_EQ(got[0].type, "resync");
+        EXPECT_NE(got[0].data.find("unknown_id"), std::string::npos);
+        EXPECT_EQ(got[0].id, "99-102");  // the position here, in the outage's epoch
+    }
+    // After the last cluster event: what this hub delivered since, local ids and all.
+    auto resumed = h.subscribe({.channels = {"a"}, .last_event_id = "77-101"});
+    got = crier_test::drain(resumed);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].id, "99-102");
+    // An overflow's resync while alone carries the local position.
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(h.publish("a", "t:x", std::to_string(i)));
+    got = crier_test::drain(s);
+    const auto overflow =
+        std::find_if(got.begin(), got.end(), [](const auto& e) { return e.type == "resync"; });
+    ASSERT_NE(overflow, got.end());
+    EXPECT_EQ(overflow->id.substr(0, 3), "99-");
+    auto history = h.history("", {}, 100);
+    ASSERT_EQ(history.events.size(), 8u);
+    EXPECT_EQ(history.events[0].id, (crier::sse::event_id{0x77, 101}));
+    EXPECT_EQ(history.events[1].id, (crier::sse::event_id{0x99, 102}));
+    EXPECT_FALSE(h.history("77-102").complete);
+
+    // Back: the backplane says continuity was lost; ids are the cluster's again, everywhere.
+    bp->alone = false;
+    bp->lose("backplane_rejoined");
+    got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "resync");
+    EXPECT_EQ(got[0].id, "77-108");
+    EXPECT_EQ(h.current_id(), (crier::sse::event_id{0x77, 108}));
+    auto back = h.publish("a", "t:x", "back");
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back.scope, crier::publish_scope::cluster);
+    EXPECT_EQ(back.id, (crier::sse::event_id{0x77, 109}));
+    got = crier_test::drain(s);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].id, "77-109");
+    // The outage's history keeps its own epoch; a replay never crosses into it.
+    history = h.history("", {}, 100);
+    EXPECT_EQ(history.events[1].id, (crier::sse::event_id{0x99, 102}));
+    EXPECT_EQ(history.events.back().id, (crier::sse::event_id{0x77, 109}));
+    auto across = h.subscribe({.channels = {"a"}, .last_event_id = "77-101"});
+    got = crier_test::drain(across);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].type, "resync");
+    auto after = h.subscribe({.channels = {"a"}, .last_event_id = "77-108"});
+    EXPECT_EQ(crier_test::seqs(crier_test::drain(after)), (std::vector<std::uint64_t>{109}));
 }
 
 }  // namespace

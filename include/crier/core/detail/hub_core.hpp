@@ -97,7 +97,7 @@ public:
 
     [[nodiscard]] const hub_options& options() const noexcept { return options_; }
     [[nodiscard]] sse::event_id current_id() const noexcept {
-        return {epoch_, current_seq_.load(std::memory_order_acquire)};
+        return id_of(current_seq_.load(std::memory_order_acquire));
     }
     [[nodiscard]] bool stopped() const noexcept { return stopped_.load(std::memory_order_acquire); }
 
@@ -137,6 +137,12 @@ public:
         }
         {
             std::lock_guard lock(mutex_);
+            if (ev.id.epoch != epoch_ && foreign_from_.load(std::memory_order_relaxed) == 0) {
+                // The backplane is away and publishes locally: from here until it says it lost
+                // continuity, seqs are of its node-local epoch, not the cluster's.
+                foreign_epoch_.store(ev.id.epoch, std::memory_order_relaxed);
+                foreign_from_.store(ev.id.seq - ev.items, std::memory_order_release);
+            }
             current_seq_.store(ev.id.seq, std::memory_order_release);
             published_ += 1 + ev.items;  // the held events count when their batch is
             if (ev.type == "batch") ++batched_;
@@ -154,6 +160,9 @@ public:
         {
             std::lock_guard lock(mutex_);
             history_floor_ = current_seq_.load(std::memory_order_relaxed);
+            // The backplane is back (its seqs are above every local one): ids are the
+            // cluster's again, the resyncs below included (a position the cluster replays from).
+            foreign_from_.store(0, std::memory_order_release);
             resync_all_locked(reason, notify);
         }
         after_unlock(notify);
@@ -199,8 +208,9 @@ public:
         }
 
         // An id from a node ahead of this one (same epoch): wait for it here, not resync.
+        bool caught_up = false;
         if (replay && since > current_seq_.load(std::memory_order_acquire)) {
-            static_cast<void>(backplane_->catch_up(since));
+            caught_up = backplane_->catch_up(since);
         }
         // Fetched before the sequencer's lock: reading a shared log may wait on the network.
         remote_replay remote;
@@ -238,8 +248,14 @@ public:
                 const std::uint64_t current = current_seq_.load(std::memory_order_relaxed);
                 // Invariant: live events have seq > current; replay covers seq <= current.
                 s->last_seq = current;
-                s->start = {epoch_, current};
-                if (replay && since > current) resync_reason = "unknown_id";
+                s->start = id_of(current);
+                // Still ahead once the backplane passed it: a seq no event took (a node that
+                // published alone took it, e.g. a resync's position there). Nothing to replay.
+                if (replay && since > current && !caught_up) resync_reason = "unknown_id";
+                // A cluster id past the last cluster event here, while the backplane is away:
+                // its seq names another event in this node's local epoch.
+                const std::uint64_t foreign = foreign_from_.load(std::memory_order_relaxed);
+                if (replay && foreign != 0 && since >= foreign) resync_reason = "unknown_id";
                 if (resync_reason == nullptr && replay) {
                     resync_reason = remote.used ? replay_remote_locked(*s, since, names, remote)
                                                 : replay_locked(*s, since, names);
@@ -321,7 +337,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             out.current = current_id();
-            if (since > out.current.seq) {
+            const std::uint64_t foreign = foreign_from_.load(std::memory_order_relaxed);
+            if (since > out.current.seq || (foreign != 0 && since >= foreign)) {
                 out.complete = false;
                 since = 0;
             }
@@ -343,7 +360,7 @@ public:
         out.events.reserve(found.size());
         for (const record_ptr& r : found) {
             history_event e;
-            e.id = {epoch_, r->seq};
+            e.id = {r->epoch != 0 ? r->epoch : epoch_, r->seq};
             e.type = std::string(r->type());
             e.data = decode_data(*r);
             std::string_view names = r->channels;
@@ -365,6 +382,8 @@ public:
         st.backplane_connected = bs.connected;
         st.backplane_lag = bs.lag;
         st.backplane_errors = bs.errors;
+        st.backplane_when_away = bs.when_away;
+        st.backplane_local_publishes = bs.local_publishes;
         {
             auto lock = dedup_.lock();
             st.dedup_keys = dedup_.size();
@@ -519,6 +538,16 @@ private:
             std::min({o.queue_bytes, o.history_bytes, o.max_payload_bytes}) / 8, 1);
     }
 
+    /// The id of the event `seq` delivered here: the hub's epoch, or the backplane's local one
+    /// while it is away and publishes locally.
+    [[nodiscard]] sse::event_id id_of(std::uint64_t seq) const noexcept {
+        const std::uint64_t foreign = foreign_from_.load(std::memory_order_acquire);
+        if (foreign != 0 && seq >= foreign) {
+            return {foreign_epoch_.load(std::memory_order_relaxed), seq};
+        }
+        return {epoch_, seq};
+    }
+
     [[nodiscard]] std::chrono::system_clock::time_point system_of(
         steady_clock::time_point t) const noexcept {
         return system_base_ +
@@ -649,7 +678,7 @@ private:
                 deduplicated_.fetch_add(1, std::memory_order_relaxed);
                 return {.id = ev.id, .duplicate = true};
             }
-            return {.id = ev.id};
+            return {.id = ev.id, .scope = ev.local ? publish_scope::local : publish_scope::cluster};
         } catch (const std::bad_alloc&) {
             return {.error = out_of_memory()};
         } catch (const std::system_error& e) {
@@ -764,6 +793,7 @@ private:
             record = encode_record(ev.type, ev.data, ev.channels, steady_of(ev.time));
         }
         stamp(*record, prefix, ev.id.seq);
+        record->epoch = ev.id.epoch == epoch_ ? 0 : ev.id.epoch;
         return record;
     }
 
@@ -866,7 +896,7 @@ private:
         std::lock_guard slock(s.mutex);
         if (s.closed) return;
         bool wake = false;
-        auto resync = [&] { return resync_frame("overflow", {epoch_, seq}); };
+        auto resync = [&] { return resync_frame("overflow", id_of(seq)); };
         const auto outcome = s.offer(frame_of(r), size, options_.overflow, resync, wake);
         queued += s.recount();
         switch (outcome) {
@@ -887,7 +917,7 @@ private:
 
     /// Queues a `resync` whose id is `seq`. Caller holds mutex_ and s.mutex.
     void push_resync_locked(subscription_state& s, std::string_view reason, std::uint64_t seq) {
-        s.push(resync_frame(reason, {epoch_, seq}));
+        s.push(resync_frame(reason, id_of(seq)));
         ++resyncs_;
     }
 
@@ -932,6 +962,11 @@ private:
     std::atomic<std::uint64_t> deduplicated_{0};
     std::atomic<std::uint64_t> rate_limited_{0};
     std::atomic<std::uint64_t> overloaded_{0};
+    /// While the backplane is away and publishes locally: the first seq it delivered under its
+    /// local epoch (0: none since it last lost continuity), and that epoch. Written under
+    /// mutex_; atomics so current_id() reads them without it.
+    std::atomic<std::uint64_t> foreign_from_{0};
+    std::atomic<std::uint64_t> foreign_epoch_{0};
 
     // The sequencer's state, guarded by mutex_:
     mutable std::mutex mutex_;

@@ -43,6 +43,9 @@ inline steady_clock::time_point coarse_now() noexcept {
 /// (no reallocation, no copy).
 struct event_record {
     std::uint64_t seq = 0;
+    /// Zero: the hub's epoch. Else the epoch the backplane gave it (a node-local one while the
+    /// backplane was away): the history route must not report it under the hub's.
+    std::uint64_t epoch = 0;
     steady_clock::time_point accepted{};
     std::string bytes;     ///< the frame
     std::string channels;  ///< channel names, each followed by '\n'

@@ -31,8 +31,14 @@ CRIER_DECL std::string hub_stats::to_json() const {
     fmt::format_to(it, R"("resyncs":{},"overflows":{},"rateLimited":{},"batched":{},)", resyncs,
                    overflows, rate_limited, batched);
     fmt::format_to(it, R"("backlogFrames":{},"overloaded":{},)", backlog_frames, overloaded);
-    fmt::format_to(it, R"("backplane":{{"connected":{},"lag":{},"errors":{}}},)",
-                   backplane_connected, backplane_lag, backplane_errors);
+    fmt::format_to(it, R"("backplane":{{"connected":{},"lag":{},"errors":{})", backplane_connected,
+                   backplane_lag, backplane_errors);
+    if (!backplane_when_away.empty()) {
+        out.append(R"(,"whenAway":)");
+        detail::append_json_string(out, backplane_when_away);
+        fmt::format_to(it, R"(,"localPublishes":{})", backplane_local_publishes);
+    }
+    out.append("},");
     fmt::format_to(it, R"("currentId":"{}"}})", sse::to_string(current_id));
     return out;
 }

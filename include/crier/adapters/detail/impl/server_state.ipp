@@ -482,14 +482,21 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
     if (r.error) {
         auto response =
             http::json_error(status_for(r.error), errc_code_name(r.error), r.error.message());
-        if (r.error == errc::rate_limited || r.error == errc::overloaded) {
+        // Over the backlog bound, or a backplane away (it reconnects with backoff): a retry soon
+        // may succeed.
+        if (r.error == errc::rate_limited || r.error == errc::overloaded ||
+            r.error == errc::backplane_unavailable) {
             response.headers.emplace_back("Retry-After", "1");
         }
         return response;
     }
     // A held event (or a duplicate of one) has no id yet: it takes one when its batch flushes.
     const std::string id = r.id == sse::event_id{} ? "null" : json_string(r.id_text());
-    return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", id, r.duplicate, r.held));
+    // Delivered, to this node's subscribers only (the backplane was away): 200, and the body
+    // says so; without "scope" it reached every node.
+    const std::string_view scope = r.scope == publish_scope::local ? R"(,"scope":"local")" : "";
+    return json_ok(
+        fmt::format(R"({{"id":{},"duplicate":{},"held":{}{}}})", id, r.duplicate, r.held, scope));
 }
 
 CRIER_DECL http::response server_state::route_disconnect(const http::request& request,
@@ -565,6 +572,17 @@ CRIER_DECL http::response server_state::route_metrics(const http::request& reque
     metric("backplane_lag", "gauge", "Events ordered cluster-wide, not delivered here yet.",
            s.backplane_lag);
     metric("backplane_errors_total", "counter", "Backplane failures.", s.backplane_errors);
+    if (!s.backplane_when_away.empty()) {
+        metric("backplane_local_publishes_total", "counter",
+               "Events published while the backplane was away, delivered to this node only.",
+               s.backplane_local_publishes);
+        // The policy as an info-style gauge: one series, its value 1, the mode in a label.
+        fmt::format_to(std::back_inserter(body),
+                       "# HELP crier_backplane_when_away What a publish does while the "
+                       "backplane is away.\n# TYPE crier_backplane_when_away gauge\n"
+                       "crier_backplane_when_away{{mode=\"{}\"}} 1\n",
+                       s.backplane_when_away);
+    }
     metric("http_connections", "gauge", "Open HTTP connections.", open_.load());
     metric("http_requests_total", "counter", "HTTP requests routed.", requests_.load());
     metric("http_streams_opened_total", "counter", "SSE streams opened.",
