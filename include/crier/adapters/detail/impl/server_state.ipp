@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -487,9 +488,24 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         }
         return response;
     }
-    // A held event (or a duplicate of one) has no id yet: it takes one when its batch flushes.
-    const std::string id = r.id == sse::event_id{} ? "null" : json_string(r.id_text());
-    return json_ok(fmt::format(R"({{"id":{},"duplicate":{},"held":{}}})", id, r.duplicate, r.held));
+    // By appends into one reserved string: this answers every publish, and fmt::format cost
+    // a sixth of the route. A held event (or a duplicate of one) has no id yet: it takes one
+    // when its batch flushes. An id is hex digits, '-' and decimal digits: nothing to escape.
+    std::string body;
+    body.reserve(80);
+    body.append(R"({"id":)");
+    if (r.id == sse::event_id{}) {
+        body.append("null");
+    } else {
+        std::array<char, sse::max_event_id_chars> id{};
+        body.push_back('"');
+        body.append(id.data(),
+                    static_cast<std::size_t>(sse::to_chars(id.data(), r.id) - id.data()));
+        body.push_back('"');
+    }
+    body.append(R"(,"duplicate":)").append(r.duplicate ? "true" : "false");
+    body.append(R"(,"held":)").append(r.held ? "true" : "false").push_back('}');
+    return json_ok(std::move(body));
 }
 
 CRIER_DECL http::response server_state::route_disconnect(const http::request& request,
