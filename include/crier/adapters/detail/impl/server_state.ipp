@@ -448,13 +448,15 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         }
     }
     // `data`: a JSON string is the data itself; any other JSON value is sent as its JSON text.
-    std::string data;
+    // A string is used where the parser decoded it: this thread's parser parses nothing else
+    // before the publish below has encoded it.
+    std::string minified;
+    std::string_view data;
     simdjson::dom::element d;
     if (obj["data"].get(d)) return http::json_error(400, "invalid_json", "'data' is required");
-    if (std::string_view s; !d.get_string().get(s)) {
-        data.assign(s);
-    } else {
-        data = simdjson::minify(d);
+    if (d.get_string().get(data)) {
+        minified = simdjson::minify(d);
+        data = minified;
     }
 
     const bool module_event = !module.empty() || !action.empty();
