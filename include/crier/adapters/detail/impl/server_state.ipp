@@ -490,9 +490,10 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         }
         return response;
     }
-    // By appends into one reserved string: this answers every publish, and fmt::format cost
-    // a sixth of the route. A held event (or a duplicate of one) has no id yet: it takes one
-    // when its batch flushes. An id is hex digits, '-' and decimal digits: nothing to escape.
+    // By appends into one reserved string: this answers every publish, and fmt::format took
+    // ~1 200 instructions of the route's ~10 000. A held event (or a duplicate of one) has no id
+    // yet: it takes one when its batch flushes. An id is hex digits, '-' and decimal digits:
+    // nothing to escape.
     std::string body;
     body.reserve(80);
     body.append(R"({"id":)");
