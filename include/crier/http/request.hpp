@@ -59,6 +59,9 @@ public:
     [[nodiscard]] std::string_view body() const noexcept { return body_; }
     /// Replaces the body (a host adapter filling in what its server read).
     void set_body(std::string body) { body_ = std::move(body); }
+    /// Replaces the body with a copy of `body`, into the buffer the request already has (a
+    /// server reading request after request into one object allocates no body each time).
+    void assign_body(std::string_view body) { body_.assign(body); }
 
     /// The peer's address as text, set by the server.
     [[nodiscard]] const std::string& remote_address() const noexcept { return remote_; }
@@ -76,6 +79,17 @@ private:
     };
     [[nodiscard]] std::string_view view(span s) const noexcept {
         return std::string_view(head_).substr(s.pos, s.len);
+    }
+    /// Empty, as default-constructed, but keeping the buffers' capacity.
+    void clear() noexcept {
+        head_.clear();
+        method_ = {};
+        target_ = {};
+        headers_.clear();
+        version_minor_ = 1;
+        content_length_ = 0;
+        body_.clear();
+        remote_.clear();
     }
 
     std::string head_;
@@ -103,7 +117,8 @@ public:
         : max_head_(max_head_bytes) {}
 
     /// Looks for a complete head at the start of `buffer` (which accumulates socket reads). On
-    /// `complete`, fills `out` and sets consumed() to the head's length.
+    /// `complete`, fills `out` (reusing its buffers) and sets consumed() to the head's length;
+    /// on `error`, empties `out`; on `incomplete`, leaves it alone.
     CRIER_DECL parse_result parse(std::string_view buffer, request& out);
 
     /// Bytes of `buffer` the completed head occupied.
@@ -114,6 +129,8 @@ public:
     [[nodiscard]] std::string_view error_message() const noexcept { return message_; }
 
 private:
+    /// Parses a complete head (without its final empty line) into `r`.
+    CRIER_DECL parse_result parse_head(std::string_view text, request& r);
     parse_result fail(int status, std::string_view message) noexcept {
         status_ = status;
         message_ = message;

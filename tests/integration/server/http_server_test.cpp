@@ -140,6 +140,9 @@ TEST(http_server, publish_answers_a_null_id_for_a_held_event) {
     s.hub.flush_batches();
     ASSERT_TRUE(stream.wait_for_events(3));
     EXPECT_NE(first.body.find(R"("id":")" + stream.events()[1].id + "\""), std::string::npos);
+    // The whole answer, byte for byte (it is built by appends, not by a format string).
+    EXPECT_EQ(first.body,
+              "{\"id\":\"" + stream.events()[1].id + "\",\"duplicate\":false,\"held\":false}\n");
     EXPECT_EQ(stream.events()[2].type, "batch");
     const std::string item_id = crier::sse::to_string(
         {s.hub.current_id().epoch, s.hub.current_id().seq - 1});  // just below the batch's

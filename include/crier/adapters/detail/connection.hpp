@@ -157,7 +157,7 @@ private:
         }
         const std::size_t length = request_.content_length();
         if (in_.size() < length) return next::incomplete;
-        request_.set_body(in_.substr(0, length));
+        request_.assign_body(std::string_view(in_).substr(0, length));
         in_.erase(0, length);
         have_head_ = false;
         return next::request;

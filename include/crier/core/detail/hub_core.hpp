@@ -105,7 +105,8 @@ public:
 
     publish_result publish(std::span<const std::string_view> channels, std::string_view type,
                            std::string_view data, const publish_options& options) noexcept {
-        notify_list notify;
+        notify_buffer buffer;
+        notify_list& notify = buffer.list();
         const std::chrono::milliseconds wait =
             options.backlog_wait.count() < 0 ? options_.backlog_wait : options.backlog_wait;
         publish_result r = publish_core(channels, type, data, options.dedup_key,
@@ -115,7 +116,8 @@ public:
     }
 
     void flush_batches() noexcept {
-        notify_list notify;
+        notify_buffer buffer;
+        notify_list& notify = buffer.list();
         {
             auto lock = rate_.lock();
             flush_locked(rate_.take(steady_clock::now(), true), notify);
@@ -126,7 +128,9 @@ public:
     // -- backplane_sink ------------------------------------------------------------------------
 
     void deliver(const backplane_event& ev) noexcept override {
-        notify_list own;
+        // An event from another node: this thread's list (a local publish brings its own).
+        notify_buffer buffer;
+        notify_list& own = buffer.list();
         publish_context local{nullptr, &own};
         auto* ctx = ev.origin != nullptr ? static_cast<publish_context*>(ev.origin) : &local;
         bool encoded = true;
@@ -728,7 +732,8 @@ private:
     void start_flusher_locked() {
         rate_.start_flusher(weak_from_this(), [this](std::vector<rate_limiter::group>&& groups,
                                                      std::unique_lock<std::mutex>& lock) {
-            notify_list notify;
+            notify_buffer buffer;
+            notify_list& notify = buffer.list();
             flush_locked(std::move(groups), notify);
             lock.unlock();
             after_unlock(notify);

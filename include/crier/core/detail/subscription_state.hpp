@@ -175,6 +175,47 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
 using state_ptr = std::shared_ptr<subscription_state>;
 using notify_list = std::vector<state_ptr>;
 
+/// The notify_list of one critical section: this thread's reused list, whose capacity is kept so
+/// that publishing in the steady state allocates none, or a list of its own when this thread's
+/// is already in use further up the stack (an on_ready callback that publishes).
+class notify_buffer {
+public:
+    notify_buffer() noexcept {
+        slot& s = this_thread();
+        if (!s.busy) {
+            s.busy = true;
+            list_ = &s.list;
+        }
+    }
+    ~notify_buffer() {
+        if (list_ == &own_) return;
+        list_->clear();  // fire() emptied it, unless an error path left it early
+        // A fan-out to very many subscriptions costs far more than one allocation: past this,
+        // the thread does not keep the memory.
+        if (list_->capacity() > max_kept) notify_list().swap(*list_);
+        this_thread().busy = false;
+    }
+    notify_buffer(const notify_buffer&) = delete;
+    notify_buffer& operator=(const notify_buffer&) = delete;
+
+    [[nodiscard]] notify_list& list() noexcept { return *list_; }
+
+private:
+    static constexpr std::size_t max_kept = 65536;
+
+    struct slot {
+        notify_list list;
+        bool busy = false;
+    };
+    static slot& this_thread() noexcept {
+        thread_local slot s;
+        return s;
+    }
+
+    notify_list own_;
+    notify_list* list_ = &own_;
+};
+
 }  // namespace crier::detail
 
 #endif

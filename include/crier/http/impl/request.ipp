@@ -179,8 +179,20 @@ CRIER_DECL parse_result request_parser::parse(std::string_view buffer, request& 
     }
     if (head_len > max_head_) return fail(431, "request head too large");
 
-    request r;
-    r.head_.assign(buffer.substr(0, end));
+    const parse_result result = parse_head(buffer.substr(0, end), out);
+    if (result == parse_result::complete) {
+        consumed_ = head_len;
+    } else {
+        out.clear();  // no half-parsed request, and no span past its head
+    }
+    return result;
+}
+
+CRIER_DECL parse_result request_parser::parse_head(std::string_view text, request& r) {
+    // Into `r`'s own buffers: a keep-alive connection parses every request into one object, so
+    // its head and header vector keep their capacity and a request allocates neither.
+    r.clear();
+    r.head_.assign(text);
     const std::string_view head = r.head_;
     if (head.find('\0') != std::string_view::npos) return fail(400, "NUL byte in request head");
 
@@ -262,8 +274,6 @@ CRIER_DECL parse_result request_parser::parse(std::string_view buffer, request& 
             return fail(501, "Transfer-Encoding in requests is not supported; send Content-Length");
         }
     }
-    out = std::move(r);
-    consumed_ = head_len;
     return parse_result::complete;
 }
 

@@ -13,6 +13,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -447,13 +448,15 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         }
     }
     // `data`: a JSON string is the data itself; any other JSON value is sent as its JSON text.
-    std::string data;
+    // A string is used where the parser decoded it: this thread's parser parses nothing else
+    // before the publish below has encoded it.
+    std::string minified;
+    std::string_view data;
     simdjson::dom::element d;
     if (obj["data"].get(d)) return http::json_error(400, "invalid_json", "'data' is required");
-    if (std::string_view s; !d.get_string().get(s)) {
-        data.assign(s);
-    } else {
-        data = simdjson::minify(d);
+    if (d.get_string().get(data)) {
+        minified = simdjson::minify(d);
+        data = minified;
     }
 
     const bool module_event = !module.empty() || !action.empty();
@@ -490,13 +493,29 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
         }
         return response;
     }
-    // A held event (or a duplicate of one) has no id yet: it takes one when its batch flushes.
-    const std::string id = r.id == sse::event_id{} ? "null" : json_string(r.id_text());
+    // By appends into one reserved string: this answers every publish, and fmt::format took
+    // ~1 200 instructions of the route's ~10 000. A held event (or a duplicate of one) has no id
+    // yet: it takes one when its batch flushes. An id is hex digits, '-' and decimal digits:
+    // nothing to escape.
+    std::string body;
+    body.reserve(80);
+    body.append(R"({"id":)");
+    if (r.id == sse::event_id{}) {
+        body.append("null");
+    } else {
+        std::array<char, sse::max_event_id_chars> id{};
+        body.push_back('"');
+        body.append(id.data(),
+                    static_cast<std::size_t>(sse::to_chars(id.data(), r.id) - id.data()));
+        body.push_back('"');
+    }
+    body.append(R"(,"duplicate":)").append(r.duplicate ? "true" : "false");
+    body.append(R"(,"held":)").append(r.held ? "true" : "false");
     // Delivered, to this node's subscribers only (the backplane was away): 200, and the body
     // says so; without "scope" it reached every node.
-    const std::string_view scope = r.scope == publish_scope::local ? R"(,"scope":"local")" : "";
-    return json_ok(
-        fmt::format(R"({{"id":{},"duplicate":{},"held":{}{}}})", id, r.duplicate, r.held, scope));
+    if (r.scope == publish_scope::local) body.append(R"(,"scope":"local")");
+    body.push_back('}');
+    return json_ok(std::move(body));
 }
 
 CRIER_DECL http::response server_state::route_disconnect(const http::request& request,
