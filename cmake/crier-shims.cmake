@@ -29,47 +29,39 @@ function(crier_provide_asio)
     INTERFACE_LINK_LIBRARIES Threads::Threads)
 endfunction()
 
-# crier_provide_httplib(): makes sure the target httplib::httplib exists for cpp-httplib. Its own
-# CMake package (upstream, vcpkg, Conan) defines it; Debian ships a compiled library with only a
-# pkg-config file (cpp-httplib.pc, whose Cflags carry CPPHTTPLIB_OPENSSL_SUPPORT and friends,
-# which must match the library), so the target is then made from that. Installed next to
-# crierConfig.cmake so crier::httplib's users find cpp-httplib the same way.
-function(crier_provide_httplib)
-  if(TARGET httplib::httplib)
+# _crier_provide(<target> <package> <pkg-config module> <prefix>): makes sure <target> exists.
+# The dependency's own CMake package (upstream, vcpkg, Conan) defines it; when there is none, the
+# target is made from the dependency's pkg-config module (an IMPORTED_TARGET, so its Cflags and
+# libraries come along).
+function(_crier_provide target package module prefix)
+  if(TARGET ${target})
     return()
   endif()
-  find_package(httplib CONFIG QUIET)
-  if(TARGET httplib::httplib)
+  find_package(${package} CONFIG QUIET)
+  if(TARGET ${target})
     return()
   endif()
   find_package(PkgConfig QUIET)
   if(NOT PKG_CONFIG_FOUND)
     return()
   endif()
-  pkg_check_modules(CRIER_CPP_HTTPLIB QUIET IMPORTED_TARGET GLOBAL cpp-httplib)
-  if(TARGET PkgConfig::CRIER_CPP_HTTPLIB)
-    add_library(httplib::httplib ALIAS PkgConfig::CRIER_CPP_HTTPLIB)
+  pkg_check_modules(${prefix} QUIET IMPORTED_TARGET GLOBAL ${module})
+  if(TARGET PkgConfig::${prefix})
+    add_library(${target} ALIAS PkgConfig::${prefix})
   endif()
 endfunction()
 
-# crier_provide_hiredis(): makes sure the target hiredis::hiredis exists for hiredis >= 0.14. Its
-# own CMake package (hiredis >= 1.0 upstream, vcpkg, Conan) defines it; Debian 12 ships 0.14 with
-# only a pkg-config file, so the target is then made from that. Installed next to crierConfig.cmake
-# so crier::redis's users find hiredis the same way.
+# crier_provide_httplib(): the target httplib::httplib for cpp-httplib. Debian ships a compiled
+# library with only a pkg-config file (cpp-httplib.pc, whose Cflags carry
+# CPPHTTPLIB_OPENSSL_SUPPORT and friends, which must match the library). Installed next to
+# crierConfig.cmake so crier::httplib's users find cpp-httplib the same way.
+function(crier_provide_httplib)
+  _crier_provide(httplib::httplib httplib cpp-httplib CRIER_CPP_HTTPLIB)
+endfunction()
+
+# crier_provide_hiredis(): the target hiredis::hiredis for hiredis >= 0.14. Its own CMake package
+# exists from hiredis 1.0; Debian 12 ships 0.14 with only a pkg-config file. Installed next to
+# crierConfig.cmake so crier::redis's users find hiredis the same way.
 function(crier_provide_hiredis)
-  if(TARGET hiredis::hiredis)
-    return()
-  endif()
-  find_package(hiredis CONFIG QUIET)
-  if(TARGET hiredis::hiredis)
-    return()
-  endif()
-  find_package(PkgConfig QUIET)
-  if(NOT PKG_CONFIG_FOUND)
-    return()
-  endif()
-  pkg_check_modules(CRIER_HIREDIS QUIET IMPORTED_TARGET GLOBAL hiredis>=0.14)
-  if(TARGET PkgConfig::CRIER_HIREDIS)
-    add_library(hiredis::hiredis ALIAS PkgConfig::CRIER_HIREDIS)
-  endif()
+  _crier_provide(hiredis::hiredis hiredis "hiredis>=0.14" CRIER_HIREDIS)
 endfunction()
