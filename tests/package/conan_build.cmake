@@ -9,14 +9,7 @@
 # Conan itself (its toolchain, CMakeDeps, the ConanCenter dependencies) is not run here.
 cmake_minimum_required(VERSION 3.25)
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_command.cmake")
 
 run("${PYTHON}" "${CMAKE_CURRENT_LIST_DIR}/check_conanfile.py" "${CRIER_SOURCE_DIR}" --cache-args)
 string(STRIP "${out}" _cache)

@@ -1,13 +1,7 @@
 # cmake -DKIND=… -DSOURCE_DIR=… -DBINARY_DIR=… -DCRIER_SOURCE_DIR=… -DSTAGE=… -P run_consumer.cmake
 # Configures, builds and runs one consumer project. For the vendored kinds it also proves that
 # crier added no tests and no install rules to its parent.
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_command.cmake")
 
 file(REMOVE_RECURSE "${BINARY_DIR}")
 run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${BINARY_DIR}" -G "${GENERATOR}"

@@ -23,14 +23,8 @@ else()
   set(FEATURES_NAME "no features")
 endif()
 
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT rc EQUAL 0)
-    fail("failed (${rc}): ${ARGN}\n${out}\n${err}")
-  endif()
-  set(out "${out}" PARENT_SCOPE)
-  set(err "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_command.cmake")
+set(run_context "vcpkg port (${FEATURES_NAME}): ")
 
 # --- The port's metadata agrees with itself and with version.hpp. ---------------------------
 include("${_port_dir}/options.cmake")
