@@ -330,6 +330,46 @@ TEST(hub, history_byte_bounds) {
     EXPECT_FALSE(h.history("abc-1", {}, 100).complete);
 }
 
+// The hub-wide bound evicts the globally oldest event whether it was stored for one channel
+// (found through its ring, no lookup) or several (found by name), and channels it empties are
+// erased and can be recreated: what is retained is always exactly the newest events.
+TEST(hub, history_total_bound_keeps_the_newest_across_single_and_multi_channel_events) {
+    constexpr std::size_t bound = 3000;
+    hub h(unlimited({.history_size = 100, .history_bytes = 100000, .history_total_bytes = bound}));
+    const std::string data(50, 'x');
+    std::uint64_t last = 0;
+    std::uint64_t last_multi = 0;
+    std::size_t smallest_kept = SIZE_MAX;
+    for (int i = 0; i < 300; ++i) {
+        const auto r = i % 3 == 2
+                           ? h.publish({"m1", "m2"}, "t", data)
+                           : h.publish(std::string("u:").append(std::to_string(i % 7)), "t", data);
+        ASSERT_TRUE(r) << r.error.message();
+        last = r.id.seq;
+        if (i % 3 == 2) last_multi = last;
+        const auto st = h.stats();
+        ASSERT_LE(st.history_bytes, bound) << "after publish " << i;
+        if (i >= 100) smallest_kept = std::min(smallest_kept, st.history_events);
+        // Every retained event, in seq order: exactly the newest ones, none missing between.
+        const auto all = h.history("", {}, 1000);
+        ASSERT_EQ(all.events.size(), st.history_events) << "after publish " << i;
+        ASSERT_FALSE(all.events.empty());
+        for (std::size_t k = 0; k < all.events.size(); ++k) {
+            ASSERT_EQ(all.events[k].id.seq, last - all.events.size() + 1 + k) << "after " << i;
+        }
+    }
+    EXPECT_GE(smallest_kept, 10u);  // the bound holds many events, not just the newest
+    // Per channel: only retained events, the newest last.
+    const std::uint64_t first_kept = last - h.stats().history_events + 1;
+    const std::vector<std::string> m2{"m2"};
+    const std::vector<std::string> u5{"u:5"};
+    const auto m = h.history("", m2, 1000);
+    ASSERT_FALSE(m.events.empty());
+    EXPECT_EQ(m.events.back().id.seq, last_multi);
+    for (const auto& e : m.events) EXPECT_GE(e.id.seq, first_kept);
+    for (const auto& e : h.history("", u5, 1000).events) EXPECT_GE(e.id.seq, first_kept);
+}
+
 TEST(hub, adding_a_channel_does_not_replay_it) {
     hub h(unlimited());
     ASSERT_TRUE(h.publish("b", "t", "before"));  // 1

@@ -42,6 +42,7 @@ public:
 
     /// Appends a stamped record to a channel's ring, then applies the ring's bounds.
     void retain(channel_state& ch, const record_ptr& r) {
+        r->ring = r->rings == 0 ? &ch : nullptr;  // a second channel: evicted by name
         if (r->rings++ == 0) {
             r->older = newest_;
             (newest_ != nullptr ? newest_->newer : oldest_) = r.get();
@@ -63,16 +64,24 @@ public:
         while (bytes_ > total_bound_ && oldest_ != nullptr) {
             const event_record* victim = oldest_;
             record_ptr keep;  // the record dies with its last ring; its names are read below
-            std::string_view rest = victim->channels;
-            while (!rest.empty()) {
-                const std::size_t lf = rest.find('\n');
-                channel_state* ch = channels.find(rest.substr(0, lf));
-                rest.remove_prefix(lf + 1);
-                if (ch == nullptr) continue;
-                if (ch->history.empty() || ch->history.front().get() != victim) continue;
+            auto evict_from = [&](channel_state* ch) {
+                if (ch == nullptr) return;
+                if (ch->history.empty() || ch->history.front().get() != victim) return;
                 if (!keep) keep = ch->history.front();
                 evict_front(*ch);
                 channels.maybe_erase(*ch);
+            };
+            if (victim->ring != nullptr) {
+                // Stored for one channel (the per-user case): the globally oldest record is
+                // the front of that channel's ring, found without hashing a name.
+                evict_from(victim->ring);
+            } else {
+                std::string_view rest = victim->channels;
+                while (!rest.empty()) {
+                    const std::size_t lf = rest.find('\n');
+                    evict_from(channels.find(rest.substr(0, lf)));
+                    rest.remove_prefix(lf + 1);
+                }
             }
             if (!keep) break;  // unreachable while the invariant holds; never spin
         }
@@ -144,6 +153,7 @@ private:
         ch.history_bytes -= r.bytes.size();
         ch.evicted_through = std::max(ch.evicted_through, r.seq);
         if (--r.rings == 0) {
+            r.ring = nullptr;
             (r.older != nullptr ? r.older->newer : oldest_) = r.newer;
             (r.newer != nullptr ? r.newer->older : newest_) = r.older;
             r.older = r.newer = nullptr;

@@ -21,6 +21,8 @@
 
 namespace crier::detail {
 
+struct channel_state;
+
 using steady_clock = std::chrono::steady_clock;
 
 /// The monotonic time at the kernel tick's resolution (a few ms), which is plenty for age,
@@ -53,7 +55,11 @@ struct event_record {
     std::size_t footprint = 0;  ///< accounted bytes, fixed once stamped
 
     // Guarded by the hub's lock:
-    std::uint32_t rings = 0;        ///< channel histories holding it
+    std::uint32_t rings = 0;  ///< channel histories holding it
+    /// The one channel whose history holds it, when it was stored for exactly one: evicting it
+    /// then needs no lookup by name. Valid while `rings` is not 0 (a channel is not erased
+    /// while its history holds anything); null otherwise.
+    channel_state* ring = nullptr;
     event_record* older = nullptr;  ///< the hub's list of retained records, in seq order
     event_record* newer = nullptr;
 

@@ -11,6 +11,7 @@
 #include <crier/sse/event_id.hpp>
 #include <crier/sse/frame.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +69,8 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
 
     // Guarded by mutex:
     std::condition_variable cv;
+    /// Threads in subscription::wait_for(). Changed under `mutex`; read by signal() without it.
+    std::atomic<int> waiters{0};
     std::vector<std::string> names;  ///< channels() in the order they were added
 
     // Guarded by callback_mutex (recursive: on_ready may destroy the handle):
@@ -162,7 +165,11 @@ struct subscription_state : std::enable_shared_from_this<subscription_state> {
 
     /// Wakes waiters and calls on_ready, unless the handle is gone. No hub lock may be held.
     void signal() noexcept {
-        cv.notify_all();
+        // Most subscriptions never have a waiter (a stream session drains on on_ready): skip the
+        // notify then. No wake-up is lost: a waiter counts itself under `mutex` before it waits,
+        // and whoever calls signal() changed the state under `mutex` first, so either the waiter
+        // saw that change and did not wait, or this load sees the waiter.
+        if (waiters.load(std::memory_order_relaxed) != 0) cv.notify_all();
         std::lock_guard lock(callback_mutex);
         if (detached || !on_ready) return;
         try {

@@ -54,8 +54,11 @@ CRIER_DECL std::size_t subscription::drain(std::vector<sse::frame>& out) {
 CRIER_DECL bool subscription::wait_for(std::chrono::milliseconds timeout) {
     if (!state_) return true;
     std::unique_lock lock(state_->mutex);
-    return state_->cv.wait_for(
+    ++state_->waiters;  // before the predicate is checked: see subscription_state::signal()
+    const bool ready = state_->cv.wait_for(
         lock, timeout, [&] { return !state_->queue.empty() || static_cast<bool>(state_->closed); });
+    --state_->waiters;
+    return ready;
 }
 
 CRIER_DECL std::error_code subscription::closed() const {
