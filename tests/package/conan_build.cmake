@@ -46,12 +46,6 @@ set(_consumer "${WORK_DIR}/consumer")
 run("${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/port_consumer" -B "${_consumer}-find"
     -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_PREFIX_PATH=${_pkg}" -DFIND_ONLY=ON
     "-DCRIER_COMPONENTS=jwt,tls,beast,httplib,redis")
-run("${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/port_consumer" -B "${_consumer}"
-    -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
-    "-DCMAKE_PREFIX_PATH=${_pkg}")
-run("${CMAKE_COMMAND}" --build "${_consumer}")
-run("${_consumer}/consumer")
-if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
-  message(FATAL_ERROR "the consumer of compiled crier printed the wrong frame:\n${out}")
-endif()
+build_and_run_consumer("${CMAKE_CURRENT_LIST_DIR}/port_consumer" "${_consumer}"
+                       "-DCMAKE_PREFIX_PATH=${_pkg}")
 message(STATUS "Conan recipe's build: ok")

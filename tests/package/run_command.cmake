@@ -10,3 +10,16 @@ function(run)
   set(out "${out}" PARENT_SCOPE)
   set(err "${err}" PARENT_SCOPE)
 endfunction()
+
+# build_and_run_consumer(<source dir> <binary dir> [<configure arg>...]): configures a consumer
+# project with GENERATOR, CXX and BUILD_TYPE (plus the arguments given), builds it, runs its
+# `consumer` and stops the script unless that printed the frame every consumer publishes.
+function(build_and_run_consumer source binary)
+  run("${CMAKE_COMMAND}" -S "${source}" -B "${binary}" -G "${GENERATOR}"
+      "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}" ${ARGN})
+  run("${CMAKE_COMMAND}" --build "${binary}")
+  run("${binary}/consumer")
+  if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
+    message(FATAL_ERROR "${run_context}the consumer in ${binary} printed the wrong frame:\n${out}")
+  endif()
+endfunction()

@@ -4,15 +4,9 @@
 include("${CMAKE_CURRENT_LIST_DIR}/run_command.cmake")
 
 file(REMOVE_RECURSE "${BINARY_DIR}")
-run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${BINARY_DIR}" -G "${GENERATOR}"
-    "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
-    "-DCMAKE_PREFIX_PATH=${STAGE}" "-DCRIER_SOURCE_DIR=${CRIER_SOURCE_DIR}"
-    "-DFETCHCONTENT_SOURCE_DIR_CRIER=${CRIER_SOURCE_DIR}")
-run("${CMAKE_COMMAND}" --build "${BINARY_DIR}")
-run("${BINARY_DIR}/consumer")
-if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
-  message(FATAL_ERROR "consumer printed the wrong frame:\n${out}")
-endif()
+build_and_run_consumer("${SOURCE_DIR}" "${BINARY_DIR}" "-DCMAKE_PREFIX_PATH=${STAGE}"
+                       "-DCRIER_SOURCE_DIR=${CRIER_SOURCE_DIR}"
+                       "-DFETCHCONTENT_SOURCE_DIR_CRIER=${CRIER_SOURCE_DIR}")
 if(EXISTS "${BINARY_DIR}/consumer-redis")  # the redis component, when it was installed
   run("${BINARY_DIR}/consumer-redis")
 endif()

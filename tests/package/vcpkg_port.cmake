@@ -252,15 +252,9 @@ function(find_crier out_rc)  # find_package only; extra -D arguments follow
 endfunction()
 
 list(JOIN FEATURES "," _features_commas)  # a ; list would become separate arguments
-run("${CMAKE_COMMAND}" -S "${CMAKE_CURRENT_LIST_DIR}/port_consumer" -B "${_consumer}"
-    -G "${GENERATOR}" "-DCMAKE_CXX_COMPILER=${CXX}" "-DCMAKE_BUILD_TYPE=${BUILD_TYPE}"
-    "-DCMAKE_PREFIX_PATH=${_pkg}" "-DCRIER_COMPONENTS=${_features_commas}"
-    "-DCRIER_VERSION_WANTED=${_major_minor}")
-run("${CMAKE_COMMAND}" --build "${_consumer}")
-run("${_consumer}/consumer")
-if(NOT out MATCHES "event: horses:created\ndata: {\"id\":1}")
-  fail("the crier::crier consumer printed the wrong frame:\n${out}")
-endif()
+build_and_run_consumer("${CMAKE_CURRENT_LIST_DIR}/port_consumer" "${_consumer}"
+                       "-DCMAKE_PREFIX_PATH=${_pkg}" "-DCRIER_COMPONENTS=${_features_commas}"
+                       "-DCRIER_VERSION_WANTED=${_major_minor}")
 foreach(_c IN LISTS FEATURES)
   run("${_consumer}/consumer-${_c}")
 endforeach()
