@@ -242,6 +242,7 @@ struct soak_run {
     std::atomic<std::size_t> stalls_closed{0};
     std::atomic<std::size_t> stalls_not_closed{0};
     std::atomic<std::size_t> stalls_by_restart{0};
+    std::atomic<std::size_t> late_fills{0};
     std::atomic<long> stall_max_ms{0};
     std::atomic<std::size_t> quiet_stalls_closed{0};
     std::atomic<long> quiet_stall_max_ms{0};
@@ -647,7 +648,10 @@ void observer(soak_run& run, crier::hub& hub, std::atomic<bool>& done, observer_
 // Opens streams that stop reading after `connected` and watches the server's side of each in
 // /proc/net/tcp until the server closes it. Two kinds, taking turns:
 // - flooded (`horses`, with its large events): closed by whichever comes first, the queue
-//   overflow or the write deadline; only the total time is bounded;
+//   overflow or the write deadline; only the total time is bounded. Each also reads a channel
+//   of its own: one still open when the publishers stop (chaos over) may not be full yet, and
+//   nothing is owed to a stream whose writes all fit, so this thread then fills it as below and
+//   the bound counts from that fill;
 // - quiet (a channel of its own, which this thread fills with 700 KB events just until the
 //   server's send queue stops growing, so the hub queue never overflows): only the write
 //   deadline can close it, at most write_timeout after the server's last write progress
@@ -667,6 +671,7 @@ void staller(soak_run& run, crier::hub& hub) {
         int fills = 0;
         clock_type::time_point next_fill;
         int restarts = 0;
+        bool late_fill = false;  // flooded, filled by this thread after the publishers stopped
     };
     std::vector<stall> active;
     auto next = clock_type::now();
@@ -688,11 +693,12 @@ void staller(soak_run& run, crier::hub& hub) {
             try {
                 stall s;
                 s.quiet = k % 2 == 1;
-                s.channel = s.quiet ? "stall:" + std::to_string(k) : "horses";
+                s.channel = "stall:" + std::to_string(k);
                 s.conn = std::make_unique<crier::test::raw_connection>(run.server_port);
                 int small = 4096;
                 ::setsockopt(s.conn->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
                 s.conn->send("GET /api/realtime/events?channel=" + s.channel +
+                             (s.quiet ? "" : "&channel=horses") +
                              " HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer stall" +
                              std::to_string(k) + "\r\n\r\n");
                 std::string buffer;
@@ -726,6 +732,13 @@ void staller(soak_run& run, crier::hub& hub) {
                 it->queued = *queued;
                 it->progress = now;
             }
+            if (held && !it->quiet && !it->late_fill && run.chaos_over.load()) {
+                it->late_fill = true;  // no more `horses`: fill it here, and bound from now
+                ++run.late_fills;
+                it->filling = true;
+                it->since = now;
+                it->next_fill = now;
+            }
             if (held && it->filling && now >= it->next_fill) {
                 if (it->fills > 0 && *queued <= it->queued_at_fill) {
                     it->filling = false;  // stuck: one event at most waits in the hub queue
@@ -746,6 +759,20 @@ void staller(soak_run& run, crier::hub& hub) {
                 ++run.stalls_by_restart;
             } else if (held) {
                 ++run.stalls_not_closed;
+                std::fprintf(stderr,
+                             "[soak] stall %s (%s) still open %lld ms after %s: %lu bytes in the "
+                             "server's send queue, unchanged for %lld ms, %d fills\n",
+                             it->channel.c_str(), it->quiet ? "quiet" : "flooded",
+                             static_cast<long long>(
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(waited)
+                                     .count()),
+                             it->late_fill ? "its late fill began" : "it stopped reading",
+                             *queued,
+                             static_cast<long long>(
+                                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     now - it->progress)
+                                     .count()),
+                             it->fills);
             } else if (it->quiet) {
                 const auto stuck = now - it->progress;
                 const auto ms =
@@ -1107,7 +1134,8 @@ TEST(soak, chaos_keeps_every_promise) {
         "[soak] %llds%s: published %zu (http %zu, http failures %zu), received %zu, "
         "reconnects %zu (refused %zu, ended by server or proxy %zu), proxy cuts %zu of %zu, "
         "resyncs %zu, stalls %zu (closed: %zu flooded, max %ld ms; %zu quiet, %ld..%ld ms after "
-        "the last byte taken; late or never %zu; by restart %zu), "
+        "the last byte taken; late or never %zu; by restart %zu; flooded ones filled after the "
+        "publishers stopped %zu), "
         "vanished %zu, restarts %d, "
         "rss growth %.1f MiB (bound %.0f, baseline %.1f MiB), fds baseline %zu max %zu final %zu, "
         "gaps %zu (start window %zu, unplaced %zu, late %zu), duplicates %zu, order violations "
@@ -1118,7 +1146,7 @@ TEST(soak, chaos_keeps_every_promise) {
         ended_by_peer, proxy_cuts, proxy_accepted, resyncs, run.stalls.load(),
         run.stalls_closed.load(), run.stall_max_ms.load(), run.quiet_stalls_closed.load(),
         run.quiet_stall_min_ms.load(), run.quiet_stall_max_ms.load(), run.stalls_not_closed.load(),
-        run.stalls_by_restart.load(), run.vanished.load(), run.restarts.load(), rss_growth_mib,
+        run.stalls_by_restart.load(), run.late_fills.load(), run.vanished.load(), run.restarts.load(), rss_growth_mib,
         rss_bound_mib, rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window,
         unplaced, late, duplicates, order, frame_order, observer_order, inversions,
         observed.inversions, mismatched, unknown, run.observer_overflows.load(), observer_missing);
