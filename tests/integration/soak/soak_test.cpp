@@ -759,20 +759,18 @@ void staller(soak_run& run, crier::hub& hub) {
                 ++run.stalls_by_restart;
             } else if (held) {
                 ++run.stalls_not_closed;
-                std::fprintf(stderr,
-                             "[soak] stall %s (%s) still open %lld ms after %s: %lu bytes in the "
-                             "server's send queue, unchanged for %lld ms, %d fills\n",
-                             it->channel.c_str(), it->quiet ? "quiet" : "flooded",
-                             static_cast<long long>(
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(waited)
-                                     .count()),
-                             it->late_fill ? "its late fill began" : "it stopped reading",
-                             *queued,
-                             static_cast<long long>(
-                                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     now - it->progress)
-                                     .count()),
-                             it->fills);
+                std::fprintf(
+                    stderr,
+                    "[soak] stall %s (%s) still open %lld ms after %s: %lu bytes in the "
+                    "server's send queue, unchanged for %lld ms, %d fills\n",
+                    it->channel.c_str(), it->quiet ? "quiet" : "flooded",
+                    static_cast<long long>(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()),
+                    it->late_fill ? "its late fill began" : "it stopped reading", *queued,
+                    static_cast<long long>(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(now - it->progress)
+                            .count()),
+                    it->fills);
             } else if (it->quiet) {
                 const auto stuck = now - it->progress;
                 const auto ms =
@@ -1146,10 +1144,11 @@ TEST(soak, chaos_keeps_every_promise) {
         ended_by_peer, proxy_cuts, proxy_accepted, resyncs, run.stalls.load(),
         run.stalls_closed.load(), run.stall_max_ms.load(), run.quiet_stalls_closed.load(),
         run.quiet_stall_min_ms.load(), run.quiet_stall_max_ms.load(), run.stalls_not_closed.load(),
-        run.stalls_by_restart.load(), run.late_fills.load(), run.vanished.load(), run.restarts.load(), rss_growth_mib,
-        rss_bound_mib, rss_baseline / 1024.0, fds_baseline, fds_max, fds_final, gaps, start_window,
-        unplaced, late, duplicates, order, frame_order, observer_order, inversions,
-        observed.inversions, mismatched, unknown, run.observer_overflows.load(), observer_missing);
+        run.stalls_by_restart.load(), run.late_fills.load(), run.vanished.load(),
+        run.restarts.load(), rss_growth_mib, rss_bound_mib, rss_baseline / 1024.0, fds_baseline,
+        fds_max, fds_final, gaps, start_window, unplaced, late, duplicates, order, frame_order,
+        observer_order, inversions, observed.inversions, mismatched, unknown,
+        run.observer_overflows.load(), observer_missing);
     std::string reasons;
     for (const auto& [reason, n] : resync_reasons)
         reasons += " " + reason + "=" + std::to_string(n);
