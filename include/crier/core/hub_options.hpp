@@ -92,12 +92,13 @@ struct hub_options {
     /// refused with errc::overloaded (HTTP 503 with `Retry-After` on the publish route): a
     /// publisher faster than delivery gets a bounded publish→receive latency instead of a
     /// growing queue. A refused event is not sequenced or delivered; an accepted one is
-    /// delivered as always. The average is what sets latency under load (each stream's next
-    /// write carries that many events); a single slow reader adds only its share and meets
-    /// its own queue bounds instead. 0: no bound, publish never waits (default: a hub cannot
-    /// tell an application's undrained subscription from an overloaded transport, and a
-    /// bounded hub refuses publishes while one holds frames). 8–16 keeps most of the
-    /// throughput that coalescing many events per write buys (see benchmarks/README.md).
+    /// delivered as always; a repeat of an accepted one (its dedup key still in the window) is
+    /// answered at once as a duplicate. The average is what sets latency under load (each stream's
+    /// next write carries that many events); a single slow reader adds only its share and meets its
+    /// own queue bounds instead. 0: no bound, publish never waits (default: a hub cannot tell an
+    /// application's undrained subscription from an overloaded transport, and a bounded hub refuses
+    /// publishes while one holds frames). 8–16 keeps most of the throughput that coalescing many
+    /// events per write buys (see benchmarks/README.md).
     std::size_t backlog_limit = 0;
     /// How long hub::publish waits for the backlog to fall under backlog_limit before it
     /// refuses (publish_options::backlog_wait overrides it per call; the embedded server's

@@ -107,6 +107,38 @@ TEST(backpressure, the_route_never_waits_even_when_the_hub_would) {
     EXPECT_EQ(held.queued_frames(), 2u);
 }
 
+TEST(backpressure, a_retried_publish_with_its_dedup_key_answers_200_duplicate_not_503) {
+    // A publisher whose answer was lost sends the same publish again while the backlog is over
+    // its bound: it learns at once that the event was published, under the first id.
+    served s({.backlog_limit = 1, .rate_limit = 0});
+    auto held = s.hub.subscribe({.channels = {"horses"}});
+    const auto keyed = [&](std::string_view data, std::string_view key) {
+        return request(s.port(), "POST", "/api/realtime/publish",
+                       {"Authorization: Bearer pub1", "Content-Type: application/json"},
+                       R"({"channels":["horses"],"type":"horses:updated","data":")" +
+                           std::string(data) + R"(","dedup_key":")" + std::string(key) + "\"}");
+    };
+    const auto first = keyed("1", "order-1");
+    ASSERT_EQ(first.status(), 200) << first.body;
+    ASSERT_EQ(keyed("2", "order-2").status(), 200);
+    ASSERT_EQ(held.queued_frames(), 2u);  // over the bound of 1
+
+    const auto again = keyed("1", "order-1");
+    ASSERT_EQ(again.status(), 200) << again.body;
+    EXPECT_NE(again.body.find(R"("duplicate":true)"), std::string::npos) << again.body;
+    const auto id_of = [](const std::string& body) {
+        const auto at = body.find(R"("id":")");
+        return at == std::string::npos ? std::string()
+                                       : body.substr(at + 6, body.find('"', at + 6) - at - 6);
+    };
+    EXPECT_FALSE(id_of(first.body).empty()) << first.body;
+    EXPECT_EQ(id_of(again.body), id_of(first.body));
+    EXPECT_EQ(keyed("3", "order-3").status(), 503);  // a new event is still refused
+    EXPECT_EQ(held.queued_frames(), 2u);
+    EXPECT_EQ(s.hub.stats().deduplicated, 1u);
+    EXPECT_EQ(s.hub.stats().overloaded, 1u);
+}
+
 TEST(backpressure, without_a_bound_the_route_never_refuses) {
     served s({.rate_limit = 0});
     auto held = s.hub.subscribe({.channels = {"horses"}});

@@ -147,6 +147,43 @@ TEST(hub_backlog, a_wait_ends_at_its_deadline_and_a_call_can_refuse_at_once) {
     EXPECT_EQ(drain(sub).size(), 2u);
 }
 
+TEST(hub_backlog, a_repeat_of_an_accepted_publish_is_a_duplicate_at_once_not_overloaded) {
+    crier::hub_options options = bounded(1, 10s);
+    options.dedup_fields = {"orderId"};
+    crier::hub hub(options);
+    auto sub = hub.subscribe({.channels = {"c"}});
+    const auto first = hub.publish("c", "t", "1", {.dedup_key = "k1"});
+    ASSERT_FALSE(first.error);
+    const auto by_fields = hub.publish("c", "t", R"({"orderId":7})");
+    ASSERT_FALSE(by_fields.error);
+    ASSERT_EQ(hub.stats().backlog_frames, 2u);  // over the bound of 1
+
+    // Retries whose first answer was lost: the same id, at once, though a new event would wait
+    // up to 10 s and then be refused.
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto again = hub.publish("c", "t", "1, sent again", {.dedup_key = "k1"});
+    const auto again_fields = hub.publish("c", "t", R"({"orderId":7,"retry":1})");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_FALSE(again.error) << again.error.message();
+    EXPECT_TRUE(again.duplicate);
+    EXPECT_EQ(again.id, first.id);
+    EXPECT_FALSE(again_fields.error) << again_fields.error.message();
+    EXPECT_TRUE(again_fields.duplicate);
+    EXPECT_EQ(again_fields.id, by_fields.id);
+
+    // A new key is still held to the bound.
+    EXPECT_EQ(hub.publish("c", "t", "2", {.dedup_key = "k2", .backlog_wait = 0ms}).error,
+              crier::errc::overloaded);
+    const auto st = hub.stats();
+    EXPECT_EQ(st.deduplicated, 2u);
+    EXPECT_EQ(st.overloaded, 1u);
+    EXPECT_EQ(st.published, 2u);
+    const auto got = drain(sub);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].data, "1");
+    EXPECT_EQ(got[1].data, R"({"orderId":7})");
+}
+
 TEST(hub_backlog, stop_wakes_a_waiting_publisher) {
     crier::hub hub(bounded(1, 10s));
     auto sub = hub.subscribe({.channels = {"c"}});

@@ -601,9 +601,27 @@ private:
             }
             if (!is_valid_utf8(data)) return {.error = errc::invalid_utf8};
 
+            std::string built_key;
+            const bool dedups = app && options_.dedup_capacity != 0;
+            if (dedups && dedup_key.empty() && !options_.dedup_fields.empty()) {
+                if (auto k = dedup_key_from_fields(options_.dedup_fields, type, sorted, data)) {
+                    built_key = std::move(*k);
+                    dedup_key = built_key;
+                }
+            }
+
             // Backpressure: before any lock, so a waiting publisher holds up no other publish
-            // and no drain. A flush is not refused: its events were accepted when held.
+            // and no drain. A flush is not refused: its events were accepted when held. A
+            // repeat of an accepted publish (a retry whose answer was lost) is answered as the
+            // duplicate it is, at once, rather than refused or kept waiting.
             if (app && backlog_->over()) {
+                if (dedups && !dedup_key.empty()) {
+                    auto peek = dedup_.lock();
+                    if (auto first = dedup_.find(dedup_key, coarse_now())) {
+                        deduplicated_.fetch_add(1, std::memory_order_relaxed);
+                        return {.id = *first, .duplicate = true};
+                    }
+                }
                 const bool under =
                     backlog_wait.count() > 0 &&
                     backlog_->wait_until(std::chrono::steady_clock::now() + backlog_wait);
@@ -617,21 +635,12 @@ private:
             const auto now = coarse_now();
 
             // Dedup: check, publish and remember under one lock, so racing duplicates publish once.
-            std::string built_key;
             std::unique_lock<std::mutex> dedup_lock;
-            if (app && options_.dedup_capacity != 0) {
-                if (dedup_key.empty() && !options_.dedup_fields.empty()) {
-                    if (auto k = dedup_key_from_fields(options_.dedup_fields, type, sorted, data)) {
-                        built_key = std::move(*k);
-                        dedup_key = built_key;
-                    }
-                }
-                if (!dedup_key.empty()) {
-                    dedup_lock = dedup_.lock();
-                    if (auto first = dedup_.find(dedup_key, now)) {
-                        deduplicated_.fetch_add(1, std::memory_order_relaxed);
-                        return {.id = *first, .duplicate = true};
-                    }
+            if (dedups && !dedup_key.empty()) {
+                dedup_lock = dedup_.lock();
+                if (auto first = dedup_.find(dedup_key, now)) {
+                    deduplicated_.fetch_add(1, std::memory_order_relaxed);
+                    return {.id = *first, .duplicate = true};
                 }
             }
 
