@@ -46,7 +46,9 @@ struct server_options {
 
     /// Largest request line + headers (over it: 431 and close).
     std::size_t max_head_bytes = 8 * 1024;
-    /// Largest request body, i.e. a `POST publish` document (over it: 413).
+    /// Largest request body, i.e. a `POST publish` document (over it: 413), sent with
+    /// Content-Length or `Transfer-Encoding: chunked` (decoded before routing). A client that
+    /// sends `Expect: 100-continue` gets `100 Continue` once the head is accepted.
     std::size_t max_body_bytes = 1024 * 1024;
     /// Most channels one stream may hold, its automatic `global` and `user:{id}` included (so
     /// 62 `?channel=`s for a signed-in user at the default), and most `?channel=`s one history

@@ -54,6 +54,12 @@ public:
     [[nodiscard]] CRIER_DECL bool keep_alive() const noexcept;
     /// The Content-Length, 0 when absent.
     [[nodiscard]] std::size_t content_length() const noexcept { return content_length_; }
+    /// True when the body came with `Transfer-Encoding: chunked` (the embedded server decodes
+    /// it, within the same max_body_bytes, before routing: body() is the decoded body).
+    [[nodiscard]] bool chunked() const noexcept { return chunked_; }
+    /// True when the client waits for `100 Continue` before sending its body
+    /// (`Expect: 100-continue` on an HTTP/1.1 request that has one).
+    [[nodiscard]] CRIER_DECL bool expects_continue() const noexcept;
 
     /// The body (complete: the server reads it all before routing).
     [[nodiscard]] std::string_view body() const noexcept { return body_; }
@@ -88,6 +94,7 @@ private:
         headers_.clear();
         version_minor_ = 1;
         content_length_ = 0;
+        chunked_ = false;
         body_.clear();
         remote_.clear();
     }
@@ -98,6 +105,7 @@ private:
     std::vector<std::pair<span, span>> headers_;
     int version_minor_ = 1;
     std::size_t content_length_ = 0;
+    bool chunked_ = false;
     std::string body_;
     std::string remote_;
 };

@@ -35,6 +35,10 @@ struct response {
 /// through it, so no length is ever counted by hand.
 CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive);
 
+/// An interim (1xx) response, e.g. `100 Continue` to a request that sent
+/// `Expect: 100-continue`: the status line and the blank line.
+CRIER_DECL void serialize_interim(std::string& out, int status);
+
 /// The head of a streaming response (SSE): status line, `r.headers`, Content-Type, no
 /// Content-Length, `Connection: keep-alive` (Cache-Control: no-store unless set). `r.body` is
 /// not written: the stream's bytes follow.

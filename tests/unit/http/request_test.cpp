@@ -87,7 +87,13 @@ TEST(request_parser, rejects_malformed_heads_with_precise_status) {
         {"GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n", 400},
         {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
         {"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+         400},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400},
         {std::string("GET /\0 HTTP/1.1\r\n\r\n", 19), 400},
     };
     for (const auto& c : cases) {
@@ -97,6 +103,33 @@ TEST(request_parser, rejects_malformed_heads_with_precise_status) {
         EXPECT_EQ(p.error_status(), c.status) << c.raw;
         EXPECT_FALSE(p.error_message().empty());
     }
+}
+
+TEST(request_parser, chunked_bodies_and_expect_continue) {
+    request_parser p;
+    request r;
+    ASSERT_EQ(p.parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n", r),
+              parse_result::complete);
+    EXPECT_TRUE(r.chunked());
+    EXPECT_EQ(r.content_length(), 0u);
+    EXPECT_FALSE(r.expects_continue());
+    ASSERT_EQ(p.parse("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", r),
+              parse_result::complete);
+    EXPECT_FALSE(r.chunked());  // not left over from the request before
+
+    const auto expects = [&](const std::string& raw) {
+        request_parser q;
+        request x;
+        EXPECT_EQ(q.parse(raw, x), parse_result::complete) << raw;
+        return x.expects_continue();
+    };
+    EXPECT_TRUE(expects("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+    EXPECT_TRUE(
+        expects("POST / HTTP/1.1\r\nExpect: 100-Continue\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    // No body to wait for, HTTP/1.0 (which has no 100), or another expectation.
+    EXPECT_FALSE(expects("POST / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n"));
+    EXPECT_FALSE(expects("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+    EXPECT_FALSE(expects("POST / HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 3\r\n\r\n"));
 }
 
 TEST(request_parser, head_size_is_bounded) {

@@ -49,6 +49,40 @@ TEST(http_response, connection_header_follows_keep_alive_and_close) {
     EXPECT_NE(forced.find("Connection: close\r\n"), std::string::npos);
 }
 
+TEST(http_response, status_lines_name_every_status_the_server_or_a_host_route_sends) {
+    const std::pair<int, std::string_view> named[] = {{100, "Continue"},
+                                                      {200, "OK"},
+                                                      {201, "Created"},
+                                                      {202, "Accepted"},
+                                                      {204, "No Content"},
+                                                      {302, "Found"},
+                                                      {303, "See Other"},
+                                                      {307, "Temporary Redirect"},
+                                                      {400, "Bad Request"},
+                                                      {404, "Not Found"},
+                                                      {410, "Gone"},
+                                                      {413, "Content Too Large"},
+                                                      {417, "Expectation Failed"},
+                                                      {422, "Unprocessable Content"},
+                                                      {429, "Too Many Requests"},
+                                                      {501, "Not Implemented"},
+                                                      {502, "Bad Gateway"},
+                                                      {503, "Service Unavailable"},
+                                                      {504, "Gateway Timeout"}};
+    for (const auto& [status, phrase] : named) {
+        EXPECT_EQ(crier::http::reason_phrase(status), phrase) << status;
+        std::string wire;
+        crier::http::serialize(wire, crier::http::response{.status = status}, true);
+        EXPECT_EQ(wire.rfind(
+                      "HTTP/1.1 " + std::to_string(status) + " " + std::string(phrase) + "\r\n", 0),
+                  0u)
+            << wire;
+    }
+    std::string interim;
+    crier::http::serialize_interim(interim, 100);
+    EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+}
+
 TEST(http_response, stream_head_has_no_length_and_no_body) {
     crier::http::response r;
     r.content_type = "text/event-stream";

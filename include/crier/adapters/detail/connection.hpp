@@ -9,6 +9,7 @@
 #include <crier/adapters/detail/async_session.hpp>
 #include <crier/adapters/detail/deadline.hpp>
 #include <crier/adapters/detail/server_state.hpp>
+#include <crier/client/chunked_decoder.hpp>
 #include <crier/http/request.hpp>
 #include <crier/http/response.hpp>
 
@@ -94,6 +95,7 @@ private:
             case next::request:
                 return handle_requests();
             case next::refused:
+            case next::interim:
                 return write_responses();
             case next::incomplete:
                 break;
@@ -126,41 +128,93 @@ private:
         do_read();
     }
 
-    enum class next { incomplete, request, refused };
+    // refused: a refusal is in out_; interim: `100 Continue` is in out_, the body is to come.
+    enum class next { incomplete, request, refused, interim };
 
     // Takes the next complete request out of in_ into request_, or appends the refusal of a
-    // malformed one to out_.
+    // malformed one to out_. A body comes with Content-Length or chunked, each bounded by
+    // max_body_bytes.
     next parse_next() {
-        if (in_.empty()) return next::incomplete;
         if (!have_head_) {
+            if (in_.empty()) return next::incomplete;
             switch (parser_.parse(in_, request_)) {
                 case http::parse_result::incomplete:
                     return next::incomplete;
-                case http::parse_result::error:
-                    refuse(http::json_error(
-                        parser_.error_status(),
-                        parser_.error_status() == 431 ? "head_too_large" : "bad_request",
-                        parser_.error_message()));
+                case http::parse_result::error: {
+                    const int status = parser_.error_status();
+                    refuse(http::json_error(status,
+                                            status == 431   ? "head_too_large"
+                                            : status == 501 ? "not_implemented"
+                                            : status == 505 ? "version_not_supported"
+                                                            : "bad_request",
+                                            parser_.error_message()));
                     return next::refused;
+                }
                 case http::parse_result::complete:
                     break;
             }
             have_head_ = true;
             in_.erase(0, parser_.consumed());
-            if (request_.content_length() > state_->options().max_body_bytes) {
-                refuse(http::json_error(413, "body_too_large",
-                                        "request body exceeds " +
-                                            std::to_string(state_->options().max_body_bytes) +
-                                            " bytes"));
+            if (request_.content_length() > max_body()) {
+                refuse(body_too_large());
                 return next::refused;
             }
+            continue_due_ = request_.expects_continue();
+            if (request_.chunked()) {
+                chunked_.reset();
+                chunked_body_.clear();
+            }
         }
-        const std::size_t length = request_.content_length();
-        if (in_.size() < length) return next::incomplete;
-        request_.assign_body(std::string_view(in_).substr(0, length));
-        in_.erase(0, length);
+        if (request_.chunked()) {
+            if (!in_.empty()) {
+                bool over = false;
+                std::size_t consumed = 0;
+                const auto ec = chunked_.decode(in_, consumed, [&](std::string_view data) {
+                    if (over || data.size() > max_body() - chunked_body_.size()) {
+                        over = true;
+                    } else {
+                        chunked_body_.append(data);
+                    }
+                });
+                in_.erase(0, consumed);
+                if (over) {
+                    refuse(body_too_large());
+                    return next::refused;
+                }
+                if (ec) {
+                    refuse(http::json_error(400, "bad_request", "malformed chunked request body"));
+                    return next::refused;
+                }
+            }
+            if (!chunked_.done()) return await_body();
+            request_.assign_body(chunked_body_);
+            // A large body's buffer goes back; a small one is kept for the next request.
+            if (chunked_body_.capacity() > read_chunk) std::string().swap(chunked_body_);
+        } else {
+            const std::size_t length = request_.content_length();
+            if (in_.size() < length) return await_body();
+            request_.assign_body(std::string_view(in_).substr(0, length));
+            in_.erase(0, length);
+        }
         have_head_ = false;
+        continue_due_ = false;
         return next::request;
+    }
+
+    // The body is not all here: a client that sent `Expect: 100-continue` is told to send it
+    // (once; a client may also send it without waiting).
+    next await_body() {
+        if (!continue_due_) return next::incomplete;
+        continue_due_ = false;
+        http::serialize_interim(out_, 100);
+        return next::interim;
+    }
+
+    std::size_t max_body() const { return state_->options().max_body_bytes; }
+
+    http::response body_too_large() const {
+        return http::json_error(413, "body_too_large",
+                                "request body exceeds " + std::to_string(max_body()) + " bytes");
     }
 
     // Answers request_ and every pipelined request already read after it, then writes all the
@@ -199,7 +253,7 @@ private:
         out_.clear();
         if (close_after_write_) return linger();
         phase_ = phase::reading;
-        request_started_ = !in_.empty();
+        request_started_ = have_head_ || !in_.empty();  // a body may still be to come
         deadline_.arm(request_started_ ? state_->options().request_timeout
                                        : state_->options().keep_alive_timeout);
         do_read();  // a pipelined request may already be in in_
@@ -316,6 +370,9 @@ private:
     bool peer_known_ = false;
     phase phase_ = phase::reading;
     bool have_head_ = false;
+    bool continue_due_ = false;  // the request asked for `100 Continue`, not sent yet
+    client::chunked_decoder chunked_;
+    std::string chunked_body_;  // a chunked body, decoded so far
     bool request_started_ = false;
     bool close_after_write_ = false;
     phase_deadline deadline_;

@@ -155,6 +155,12 @@ CRIER_DECL bool request::keep_alive() const noexcept {
     return !(connection && detail::iequals(*connection, "close"));
 }
 
+CRIER_DECL bool request::expects_continue() const noexcept {
+    if (version_minor_ == 0 || (content_length_ == 0 && !chunked_)) return false;
+    const auto expect = header("expect");
+    return expect && detail::iequals(*expect, "100-continue");
+}
+
 CRIER_DECL parse_result request_parser::parse(std::string_view buffer, request& out) {
     // The head ends at the first empty line; bare LF line ends are tolerated (RFC 9112 §2.2).
     std::size_t end = std::string_view::npos;
@@ -271,9 +277,21 @@ CRIER_DECL parse_result request_parser::parse_head(std::string_view text, reques
             have_length = true;
             r.content_length_ = n;
         } else if (detail::iequals(name, "transfer-encoding")) {
-            return fail(501, "Transfer-Encoding in requests is not supported; send Content-Length");
+            // Only `chunked`, alone and once: any other coding is one this server cannot
+            // decode (501), and a second field could frame the body differently for a proxy.
+            if (r.chunked_) return fail(400, "more than one Transfer-Encoding field");
+            if (!detail::iequals(value, "chunked")) {
+                return fail(501, "only the chunked Transfer-Encoding is supported in requests");
+            }
+            r.chunked_ = true;
         }
     }
+    // Two framings for one body is how requests are smuggled past proxies (RFC 9112 §6.1);
+    // HTTP/1.0 has no chunked framing at all.
+    if (r.chunked_ && have_length) {
+        return fail(400, "both Transfer-Encoding and Content-Length");
+    }
+    if (r.chunked_ && r.version_minor_ == 0) return fail(400, "Transfer-Encoding in HTTP/1.0");
     return parse_result::complete;
 }
 
