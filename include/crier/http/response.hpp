@@ -32,8 +32,10 @@ struct response {
 
 /// Status line, headers (Content-Length, Connection, Cache-Control: no-store unless set) and body.
 /// The one place that writes a response head: every response, the stream head included, goes
-/// through it, so no length is ever counted by hand.
-CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive);
+/// through it, so no length is ever counted by hand. `head_only`: the answer to a HEAD request,
+/// the same head (Content-Length included) without the body.
+CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive,
+                          bool head_only = false);
 
 /// An interim (1xx) response, e.g. `100 Continue` to a request that sent
 /// `Expect: 100-continue`: the status line and the blank line.
@@ -41,8 +43,9 @@ CRIER_DECL void serialize_interim(std::string& out, int status);
 
 /// The head of a streaming response (SSE): status line, `r.headers`, Content-Type, no
 /// Content-Length, `Connection: keep-alive` (Cache-Control: no-store unless set). `r.body` is
-/// not written: the stream's bytes follow.
-CRIER_DECL void serialize_stream_head(std::string& out, const response& r);
+/// not written: the stream's bytes follow. `keep_alive` false (the answer to a HEAD request
+/// that asked to close) says `Connection: close`.
+CRIER_DECL void serialize_stream_head(std::string& out, const response& r, bool keep_alive = true);
 
 }  // namespace crier::http
 

@@ -402,6 +402,54 @@ TEST(http_server, keep_alive_serves_several_requests_on_one_connection) {
     EXPECT_TRUE(c.read_to_eof(buffer));
 }
 
+TEST(http_server, head_is_answered_as_get_without_a_body) {
+    served s;
+    raw_connection c(s.port());
+    // Pipelined on one connection: if a HEAD answer carried a body, the next status line would
+    // not start where the head ends.
+    c.send(
+        "HEAD /api/realtime/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        "HEAD " +
+        events_path +
+        "?channel=horses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer u1\r\n\r\n"
+        "HEAD " +
+        events_path +
+        " HTTP/1.1\r\nHost: x\r\n\r\n"
+        "HEAD /api/realtime/publish HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /api/realtime/health HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string buffer;
+    std::vector<crier::test::response_head> heads;
+    ASSERT_TRUE(c.read_until(buffer, [&](std::string& b) {
+        while (heads.size() < 4) {
+            auto h = crier::test::take_head(b);
+            if (!h) return false;
+            heads.push_back(std::move(*h));
+        }
+        return b.find("\r\n\r\n") != std::string::npos;
+    }));
+    auto get = crier::test::read_reply(c, buffer);
+    ASSERT_TRUE(get);
+    ASSERT_EQ(get->status(), 200);
+
+    // The health route: GET's head, its Content-Length included.
+    EXPECT_EQ(heads[0].status, 200) << heads[0].raw;
+    EXPECT_EQ(heads[0].header("content-type"), "application/json");
+    EXPECT_EQ(heads[0].header("content-length"), std::to_string(get->body.size()));
+    EXPECT_EQ(heads[0].header("connection"), "keep-alive");
+    // A stream: its head, no length, and no stream opened.
+    EXPECT_EQ(heads[1].status, 200) << heads[1].raw;
+    EXPECT_EQ(heads[1].header("content-type"), "text/event-stream");
+    EXPECT_EQ(heads[1].header("cache-control"), "no-cache");
+    EXPECT_EQ(heads[1].header("content-length"), "");
+    EXPECT_EQ(s.hub.stats().subscriptions, 0u);
+    // Refusals keep their status and length.
+    EXPECT_EQ(heads[2].status, 401) << heads[2].raw;
+    EXPECT_NE(heads[2].header("content-length"), "0");
+    EXPECT_EQ(heads[3].status, 405) << heads[3].raw;
+    EXPECT_EQ(heads[3].header("allow"), "POST");
+    EXPECT_EQ(get->body.rfind(R"({"status":"ok")", 0), 0u) << get->body;
+}
+
 TEST(http_server, pipelined_publishes_are_answered_in_order) {
     served s({.rate_limit = 0});
     sse_stream stream(s.port(), events_path + "?channel=p", {bearer_u1});

@@ -223,11 +223,17 @@ private:
         deadline_.clear();
         for (std::size_t answered = 1;; ++answered) {
             request_.set_remote_address(peer());
-            route_result result = state_->route(request_);
-            if (result.stream) return begin_stream(std::move(*result.stream));
+            const bool head = request_.method() == "HEAD";
+            route_result result = head ? route_head() : state_->route(request_);
+            if (result.stream && !head) return begin_stream(std::move(*result.stream));
             const bool keep_alive =
                 request_.keep_alive() && !result.response.close && !state_->stopping();
-            http::serialize(out_, result.response, keep_alive);
+            if (result.stream) {  // HEAD of a stream: its head, and no stream is opened
+                http::serialize_stream_head(
+                    out_, stream_state::stream_head(std::move(result.stream->headers)), keep_alive);
+            } else {
+                http::serialize(out_, result.response, keep_alive, head);
+            }
             if (!keep_alive) {
                 close_after_write_ = true;
                 break;
@@ -237,6 +243,14 @@ private:
             if (n != next::request) break;  // refused: its answer is in out_ already
         }
         write_responses();
+    }
+
+    // HEAD is answered as GET would be, without the body (RFC 9110 §9.3.2): every route, the
+    // host's handler and static files see a GET. Rare enough for the copy.
+    route_result route_head() {
+        http::request get = http::request::from("GET", request_.target(), request_.headers());
+        get.set_remote_address(peer());
+        return state_->route(get);
     }
 
     void write_responses() {

@@ -55,6 +55,11 @@ public:
     /// Subscribes and builds the start of a stream (head with the request's headers, `retry:`,
     /// `connected`). `on_ready` becomes the subscription's. Never throws.
     CRIER_DECL stream_opening open(stream_request&& request, std::function<void()> on_ready);
+    /// The head a stream's response starts with: 200, `text/event-stream`, `no-cache`,
+    /// `X-Accel-Buffering: no`, then the host's `headers` (those with CR, LF, NUL or an empty
+    /// or colon-bearing name left out). Also what a HEAD request of a stream is answered with.
+    [[nodiscard]] CRIER_DECL static http::response stream_head(
+        std::vector<std::pair<std::string, std::string>> headers);
     /// The answer to a refused stream (see stream_opening::refusal).
     [[nodiscard]] CRIER_DECL http::response refusal(std::error_code ec) const;
 

@@ -143,7 +143,7 @@ inline void append_head_start(std::string& out, const response& r) {
 
 }  // namespace detail
 
-CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) {
+CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive, bool head_only) {
     detail::append_head_start(out, r);
     // 204 and 304 have no body, and a 204 must not say Content-Length (RFC 9110, 8.6).
     const bool bodiless = r.status == 204 || r.status == 304;
@@ -153,7 +153,7 @@ CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive) 
     }
     out.append(keep_alive && !r.close ? "Connection: keep-alive\r\n\r\n"
                                       : "Connection: close\r\n\r\n");
-    if (!bodiless) out.append(r.body);
+    if (!bodiless && !head_only) out.append(r.body);
 }
 
 CRIER_DECL void serialize_interim(std::string& out, int status) {
@@ -162,9 +162,9 @@ CRIER_DECL void serialize_interim(std::string& out, int status) {
     out.append(reason_phrase(status)).append("\r\n\r\n");
 }
 
-CRIER_DECL void serialize_stream_head(std::string& out, const response& r) {
+CRIER_DECL void serialize_stream_head(std::string& out, const response& r, bool keep_alive) {
     detail::append_head_start(out, r);
-    out.append("Connection: keep-alive\r\n\r\n");
+    out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
 }
 
 }  // namespace crier::http

@@ -66,11 +66,7 @@ CRIER_DECL stream_opening stream_state::open(stream_request&& request,
         if (ec) return refuse(ec);
         opened_.fetch_add(1, std::memory_order_relaxed);
 
-        o.head.content_type = "text/event-stream";
-        o.head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
-        o.head.headers.insert(o.head.headers.end(),
-                              std::make_move_iterator(request.headers.begin()),
-                              std::make_move_iterator(request.headers.end()));
+        o.head = stream_head(std::move(request.headers));
         if (settings_.retry) sse::append_retry(o.preamble, *settings_.retry);
         if (settings_.connected_event) {
             // The `connected` event carries an id, so a client that drops before any other
@@ -122,6 +118,17 @@ CRIER_DECL http::response stream_state::refusal(std::error_code ec) const {
         r.headers.emplace_back("Retry-After", "5");
     }
     return r;
+}
+
+CRIER_DECL http::response stream_state::stream_head(
+    std::vector<std::pair<std::string, std::string>> headers) {
+    http::response head;
+    head.content_type = "text/event-stream";
+    head.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+    for (auto& h : headers) {
+        if (valid_header(h)) head.headers.push_back(std::move(h));
+    }
+    return head;
 }
 
 CRIER_DECL std::chrono::milliseconds stream_state::tick_interval() const noexcept {
