@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The HTTP request-head parser fed as the server feeds it (a buffer that accumulates reads, heads
-// then Content-Length bodies, pipelined) under arbitrary chunking. Oracle: the same requests and
-// the same error as one whole read, and nothing read past the bytes received.
+// then Content-Length or chunked bodies, pipelined) under arbitrary chunking. Oracle: the same
+// requests and the same error as one whole read, nothing read past the bytes received, and no
+// body over its bound.
+#include <crier/client/chunked_decoder.hpp>
 #include <crier/http/request.hpp>
 
 #include <string>
@@ -29,14 +31,16 @@ outcome run(std::size_t max_head, std::size_t max_body,
             const std::vector<std::string_view>& reads) {
     crier::http::request_parser parser(max_head);
     crier::http::request request;
+    crier::client::chunked_decoder chunked;
+    std::string chunked_body;
     outcome out;
     std::string in;
     bool have_head = false;
     for (const auto read : reads) {
         in.append(read);
         for (;;) {
-            if (in.empty()) break;
             if (!have_head) {
+                if (in.empty()) break;
                 const auto r = parser.parse(in, request);
                 if (r == crier::http::parse_result::incomplete) break;
                 if (r == crier::http::parse_result::error) {
@@ -53,10 +57,38 @@ outcome run(std::size_t max_head, std::size_t max_body,
                     out.error_status = 413;
                     return out;
                 }
+                CRIER_FUZZ_CHECK(!request.chunked() || request.content_length() == 0);
+                chunked.reset();
+                chunked_body.clear();
             }
-            if (in.size() < request.content_length()) break;
-            request.set_body(in.substr(0, request.content_length()));
-            in.erase(0, request.content_length());
+            if (request.chunked()) {
+                bool over = false;
+                std::size_t consumed = 0;
+                const auto ec = chunked.decode(in, consumed, [&](std::string_view d) {
+                    if (over || d.size() > max_body - chunked_body.size()) {
+                        over = true;
+                    } else {
+                        chunked_body.append(d);
+                    }
+                });
+                CRIER_FUZZ_CHECK(consumed <= in.size());
+                in.erase(0, consumed);
+                if (over) {
+                    out.error_status = 413;
+                    return out;
+                }
+                if (ec) {
+                    out.error_status = 400;
+                    return out;
+                }
+                if (!chunked.done()) break;
+                request.set_body(chunked_body);
+            } else {
+                if (in.size() < request.content_length()) break;
+                request.set_body(in.substr(0, request.content_length()));
+                in.erase(0, request.content_length());
+            }
+            CRIER_FUZZ_CHECK(request.body().size() <= max_body);
             have_head = false;
             seen s{std::string(request.method()), std::string(request.target()),
                    std::string(request.body()),   request.version_minor(),

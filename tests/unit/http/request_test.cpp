@@ -78,7 +78,9 @@ TEST(request_parser, rejects_malformed_heads_with_precise_status) {
         {"GET  / HTTP/1.1\r\n\r\n", 400},
         {"GET / HTTP/1.1 x\r\n\r\n", 400},
         {"G(T / HTTP/1.1\r\n\r\n", 400},
-        {"GET http://x/ HTTP/1.1\r\n\r\n", 400},
+        {"GET ftp://x/ HTTP/1.1\r\n\r\n", 400},
+        {"GET http:///path HTTP/1.1\r\n\r\n", 400},
+        {"GET x/y HTTP/1.1\r\n\r\n", 400},
         {"GET / HTTP/2.0\r\n\r\n", 505},
         {"GET / HTTX/1.1\r\n\r\n", 400},
         {"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400},
@@ -102,6 +104,28 @@ TEST(request_parser, rejects_malformed_heads_with_precise_status) {
         EXPECT_EQ(p.parse(c.raw, r), parse_result::error) << c.raw;
         EXPECT_EQ(p.error_status(), c.status) << c.raw;
         EXPECT_FALSE(p.error_message().empty());
+    }
+}
+
+TEST(request_parser, absolute_form_targets_route_by_path_and_query) {
+    const std::pair<std::string, std::string> cases[] = {
+        {"http://example.com/api/realtime/events?channel=a", "/api/realtime/events?channel=a"},
+        {"HTTPS://example.com:8443/x", "/x"},
+        {"http://example.com", "/"},
+        {"http://example.com?since=3", "/?since=3"},
+        {"http://user@h/p/q?r=s#", "/p/q?r=s#"},
+    };
+    for (const auto& [target, routed] : cases) {
+        request_parser p;
+        request r;
+        const std::string raw =
+            "GET " + target + " HTTP/1.1\r\nHost: example.com\r\nX-After: kept\r\n\r\n";
+        ASSERT_EQ(p.parse(raw, r), parse_result::complete) << target;
+        EXPECT_EQ(r.target(), routed) << target;
+        EXPECT_EQ(r.path(), routed.substr(0, routed.find('?'))) << target;
+        EXPECT_EQ(r.header("x-after"), "kept") << target;
+        EXPECT_EQ(r.header("host"), "example.com") << target;
+        EXPECT_EQ(r.method(), "GET");
     }
 }
 

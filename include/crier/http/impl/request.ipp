@@ -230,11 +230,29 @@ CRIER_DECL parse_result request_parser::parse_head(std::string_view text, reques
         return fail(400, "malformed method");
     }
     const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    if (target.front() != '/' && target != "*") return fail(400, "request target must be a path");
     for (char c : target) {
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) {
             return fail(400, "control character in request target");
         }
+    }
+    // origin-form (`/path?query`), `*`, or the absolute-form a server must accept too
+    // (`http://host/path?query`, RFC 9112 §3.2.2): routed by its path and query.
+    std::size_t target_pos = first->first + sp1 + 1;
+    std::size_t target_len = target.size();
+    bool rooted = false;  // an absolute-form target with no path: its path is `/`
+    if (target.front() != '/' && target != "*") {
+        const auto scheme_end = target.find("://");
+        const std::string_view scheme = target.substr(0, scheme_end);
+        if (scheme_end == std::string_view::npos ||
+            !(detail::iequals(scheme, "http") || detail::iequals(scheme, "https"))) {
+            return fail(400, "request target must be a path or an absolute http(s) URI");
+        }
+        const std::size_t authority = scheme_end + 3;
+        const std::size_t path = std::min(target.find_first_of("/?", authority), target.size());
+        if (path == authority) return fail(400, "absolute URI without a host");
+        target_pos += path;
+        target_len -= path;
+        rooted = target_len == 0 || target[path] == '?';
     }
     const std::string_view version = line.substr(sp2 + 1);
     if (version.size() != 8 || version.substr(0, 5) != "HTTP/" || version[6] != '.' ||
@@ -244,7 +262,7 @@ CRIER_DECL parse_result request_parser::parse_head(std::string_view text, reques
     if (version[5] != '1') return fail(505, "only HTTP/1.x is supported");
     r.version_minor_ = version[7] == '0' ? 0 : 1;
     r.method_ = {first->first, sp1};
-    r.target_ = {first->first + sp1 + 1, target.size()};
+    r.target_ = {target_pos, target_len};
 
     bool have_length = false;
     while (auto l = next_line()) {
@@ -292,6 +310,14 @@ CRIER_DECL parse_result request_parser::parse_head(std::string_view text, reques
         return fail(400, "both Transfer-Encoding and Content-Length");
     }
     if (r.chunked_ && r.version_minor_ == 0) return fail(400, "Transfer-Encoding in HTTP/1.0");
+    if (rooted) {
+        // `/` and the query, after the head: spans are offsets into head_, so appending moves
+        // none of them (and `head` is not used after this).
+        r.target_ = {r.head_.size(), target_len + 1};
+        const std::string query = r.head_.substr(target_pos, target_len);
+        r.head_.push_back('/');
+        r.head_.append(query);
+    }
     return parse_result::complete;
 }
 
