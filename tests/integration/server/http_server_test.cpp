@@ -167,13 +167,14 @@ TEST(http_server, reconnect_replays_exactly_the_missed_events_then_goes_live) {
         ASSERT_FALSE(r.error);
         missed.push_back(r.id_text());
     }
-    for (const std::string how : {"header", "query"}) {
+    // The header, then each query spelling: crier.js, EventSource polyfills, Mercure clients.
+    for (const std::string how : {"header", "last_event_id", "lastEventId", "lastEventID"}) {
         auto target = events_path + "?channel=horses";
         std::vector<std::string> headers = {bearer_u1};
         if (how == "header") {
             headers.push_back("Last-Event-ID: " + last);
         } else {
-            target += "&last_event_id=" + last;
+            target += "&" + how + "=" + last;
         }
         sse_stream again(s.port(), target, headers);
         ASSERT_TRUE(again.wait_for_events(1 + missed.size())) << how;

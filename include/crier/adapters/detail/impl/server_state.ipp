@@ -297,7 +297,12 @@ CRIER_DECL route_result server_state::route_events(const http::request& request,
 
     // Last-Event-ID: the header a browser sends, or the query for clients that cannot set it.
     std::string last_id(request.header("last-event-id").value_or(std::string_view{}));
-    if (last_id.empty()) last_id = request.query_param("last_event_id").value_or(std::string{});
+    // Clients that cannot set a header on reconnect send it in the query: crier.js and
+    // EventSource polyfills (`lastEventId`, their default), Mercure's clients (`lastEventID`).
+    for (const char* name : {"last_event_id", "lastEventId", "lastEventID"}) {
+        if (!last_id.empty()) break;
+        last_id = request.query_param(name).value_or(std::string{});
+    }
     if (!sse::is_valid_last_event_id(last_id)) last_id = "invalid";  // the hub answers resync
     plan.subscription.last_event_id = last_id;
 
