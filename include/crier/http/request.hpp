@@ -47,6 +47,10 @@ public:
     [[nodiscard]] CRIER_DECL std::optional<std::string> query_param(std::string_view name) const;
     /// Every query parameter with this name, percent-decoded, in order.
     [[nodiscard]] CRIER_DECL std::vector<std::string> query_params(std::string_view name) const;
+    /// True when the Content-Type's media type, before any parameters, is `media_type`
+    /// (type and subtype compare case-insensitively: `Application/JSON; charset=utf-8` is
+    /// `application/json`). False when there is no Content-Type.
+    [[nodiscard]] CRIER_DECL bool content_type_is(std::string_view media_type) const noexcept;
     /// A cookie from the `Cookie` header, value as sent.
     [[nodiscard]] CRIER_DECL std::optional<std::string_view> cookie(
         std::string_view name) const noexcept;

@@ -303,8 +303,23 @@ TEST(http_server, publish_errors_are_precise) {
     expect_error(post(R"({"channels":"horses","type":"a:b","data":"x"})"), 400, "invalid_json");
     expect_error(post(R"({"channels":["horses"],"type":"resync","data":"x"})"), 400,
                  "reserved_type");
+    const auto as_text = request(s.port(), "POST", "/api/realtime/publish",
+                                 {"Authorization: Bearer pub1", "Content-Type: text/plain"}, "{}");
+    expect_error(as_text, 415, "unsupported_media_type");
+    EXPECT_NE(as_text.body.find("not 'text/plain'"), std::string::npos) << as_text.body;
+    // A media type is case-insensitive and may have parameters; a look-alike is not JSON.
+    int media = 0;  // a channel each: this test's rate limit is two per channel
+    for (const char* type : {"Application/JSON", "application/json;charset=UTF-8",
+                             "application/json ; charset=utf-8"}) {
+        const auto r = request(
+            s.port(), "POST", "/api/realtime/publish",
+            {"Authorization: Bearer pub1", std::string("Content-Type: ") + type},
+            R"({"channels":["media)" + std::to_string(++media) + R"("],"type":"a:b","data":"x"})");
+        EXPECT_EQ(r.status(), 200) << type << ": " << r.body;
+    }
     expect_error(request(s.port(), "POST", "/api/realtime/publish",
-                         {"Authorization: Bearer pub1", "Content-Type: text/plain"}, "{}"),
+                         {"Authorization: Bearer pub1", "Content-Type: application/jsonp"},
+                         R"({"channels":["media"],"type":"a:b","data":"x"})"),
                  415, "unsupported_media_type");
     EXPECT_EQ(post(R"({"channels":["limited"],"type":"a:b","data":"1"})").status(), 200);
     EXPECT_EQ(post(R"({"channels":["limited"],"type":"a:b","data":"2"})").status(), 200);

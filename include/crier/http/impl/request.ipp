@@ -155,6 +155,11 @@ CRIER_DECL bool request::keep_alive() const noexcept {
     return !(connection && detail::iequals(*connection, "close"));
 }
 
+CRIER_DECL bool request::content_type_is(std::string_view media_type) const noexcept {
+    const auto type = header("content-type");
+    return type && detail::iequals(detail::trim(type->substr(0, type->find(';'))), media_type);
+}
+
 CRIER_DECL bool request::expects_continue() const noexcept {
     if (version_minor_ == 0 || (content_length_ == 0 && !chunked_)) return false;
     const auto expect = header("expect");

@@ -48,6 +48,15 @@ bool reaches_user_channels(std::string_view channel) {
     return std::string_view("user:").starts_with(prefix) || prefix.starts_with("user:");
 }
 
+// A POST body must be JSON: a Content-Type other than application/json (any case, any
+// parameters) is refused; none at all is taken as JSON.
+std::optional<http::response> refuse_non_json(const http::request& request) {
+    const auto type = request.header("content-type");
+    if (!type || request.content_type_is("application/json")) return std::nullopt;
+    return http::json_error(415, "unsupported_media_type",
+                            fmt::format("send Content-Type: application/json, not '{}'", *type));
+}
+
 std::string_view content_type_for(std::string_view path) {
     const auto dot = path.rfind('.');
     const std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot + 1);
@@ -405,10 +414,7 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
                                                       const principal* given) {
     auto [who, error] = authenticate(request, given);
     if (error) return std::move(*error);
-    if (const auto type = request.header("content-type");
-        type && !type->starts_with("application/json")) {
-        return http::json_error(415, "unsupported_media_type", "send application/json");
-    }
+    if (auto refused = refuse_non_json(request)) return std::move(*refused);
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     if (auto e = parser.parse(request.body().data(), request.body().size()).get(doc)) {
@@ -526,10 +532,7 @@ CRIER_DECL http::response server_state::route_publish(const http::request& reque
 CRIER_DECL http::response server_state::route_disconnect(const http::request& request,
                                                          const principal* given) {
     if (auto refused = check_admin(request, given, "disconnect")) return std::move(*refused);
-    if (const auto type = request.header("content-type");
-        type && !type->starts_with("application/json")) {
-        return http::json_error(415, "unsupported_media_type", "send application/json");
-    }
+    if (auto refused = refuse_non_json(request)) return std::move(*refused);
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element doc;
     simdjson::dom::object obj;
