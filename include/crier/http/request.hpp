@@ -45,8 +45,11 @@ public:
         std::string_view name) const noexcept;
     /// The first query parameter with this name, percent-decoded (`+` is a space).
     [[nodiscard]] CRIER_DECL std::optional<std::string> query_param(std::string_view name) const;
-    /// Every query parameter with this name, percent-decoded, in order.
+    /// Every query parameter with this name, percent-decoded, in order (a value with a
+    /// malformed `%` escape left out: compare with query_param_count()).
     [[nodiscard]] CRIER_DECL std::vector<std::string> query_params(std::string_view name) const;
+    /// How many query parameters have this name, those with a malformed value included.
+    [[nodiscard]] CRIER_DECL std::size_t query_param_count(std::string_view name) const;
     /// True when the Content-Type's media type, before any parameters, is `media_type`
     /// (type and subtype compare case-insensitively: `Application/JSON; charset=utf-8` is
     /// `application/json`). False when there is no Content-Type.

@@ -275,6 +275,15 @@ TEST(http_server, auth_and_routing_errors) {
                  "forbidden");
     expect_error(request(s.port(), "GET", events_path + "?channel=bad%0Aname", {bearer_u1}), 400,
                  "invalid_channel");
+    // A malformed escape is refused, not dropped: the client would think it subscribed.
+    const auto escape =
+        request(s.port(), "GET", events_path + "?channel=a&channel=%ZZ", {bearer_u1});
+    expect_error(escape, 400, "invalid_channel");
+    EXPECT_NE(escape.body.find("malformed %-escape"), std::string::npos) << escape.body;
+    expect_error(request(s.port(), "GET", events_path + "?channel=a&type=x%4", {bearer_u1}), 400,
+                 "invalid_type");
+    expect_error(request(s.port(), "GET", "/api/realtime/history?channel=%G1", {bearer_u1}), 400,
+                 "invalid_channel");
     expect_error(request(s.port(), "GET", "/api/realtime/nope", {bearer_u1}), 404, "not_found");
     expect_error(request(s.port(), "GET", "/elsewhere", {bearer_u1}), 404, "not_found");
     const auto not_allowed = request(s.port(), "POST", events_path, {bearer_u1});

@@ -28,6 +28,11 @@ TEST(request_parser, parses_a_complete_head) {
     EXPECT_EQ(r.header("HOST"), "127.0.0.1");
     EXPECT_EQ(r.header("missing"), std::nullopt);
     EXPECT_EQ(r.query_params("channel"), (std::vector<std::string>{"stable:1", "horses"}));
+    EXPECT_EQ(r.query_param_count("channel"), 2u);
+    EXPECT_EQ(r.query_param_count("y"), 0u);
+    const auto bad = request::from("GET", "/e?channel=a&channel=%zz&channel=b&%63hannel=c");
+    EXPECT_EQ(bad.query_params("channel"), (std::vector<std::string>{"a", "b", "c"}));
+    EXPECT_EQ(bad.query_param_count("channel"), 4u);  // the malformed one counts
     EXPECT_EQ(r.query_param("x"), "a b");
     EXPECT_EQ(r.query_param("y"), std::nullopt);
     EXPECT_EQ(r.cookie("token"), "abc");

@@ -128,6 +128,15 @@ CRIER_DECL std::vector<std::string> request::query_params(std::string_view name)
     return out;
 }
 
+CRIER_DECL std::size_t request::query_param_count(std::string_view name) const {
+    std::size_t n = 0;
+    detail::for_each_param(query(), [&](std::string_view key, std::string_view) {
+        if (percent_decode(key) == name) ++n;
+        return true;
+    });
+    return n;
+}
+
 CRIER_DECL std::optional<std::string_view> request::cookie(std::string_view name) const noexcept {
     for (const auto& [n, v] : headers_) {
         if (!detail::iequals(view(n), "cookie")) continue;

@@ -48,6 +48,15 @@ bool reaches_user_channels(std::string_view channel) {
     return std::string_view("user:").starts_with(prefix) || prefix.starts_with("user:");
 }
 
+// A `?channel=` or `?type=` whose value has a malformed `%` escape is refused, never silently
+// dropped: the client would believe it subscribed, or filtered.
+std::optional<http::response> refuse_malformed(const http::request& request, std::string_view name,
+                                               std::size_t decoded) {
+    if (request.query_param_count(name) == decoded) return std::nullopt;
+    return http::json_error(400, name == "type" ? "invalid_type" : "invalid_channel",
+                            fmt::format("a ?{}= value has a malformed %-escape", name));
+}
+
 // A POST body must be JSON: a Content-Type other than application/json (any case, any
 // parameters) is refused; none at all is taken as JSON.
 std::optional<http::response> refuse_non_json(const http::request& request) {
@@ -284,6 +293,10 @@ CRIER_DECL route_result server_state::route_events(const http::request& request,
     plan.subscription.channels.emplace_back("global");
     if (!who->user_id.empty()) plan.subscription.channels.push_back("user:" + who->user_id);
     auto requested = request.query_params("channel");
+    if (auto refused = refuse_malformed(request, "channel", requested.size())) {
+        result.response = std::move(*refused);
+        return result;
+    }
     // The automatic `global` and `user:{id}` count: the limit is what the stream holds. The loop
     // stops at the first channel past it, so the work stays bounded however many are named.
     const std::size_t limit = max_channels_per_stream();
@@ -303,6 +316,10 @@ CRIER_DECL route_result server_state::route_events(const http::request& request,
         }
     }
     plan.subscription.types = request.query_params("type");
+    if (auto refused = refuse_malformed(request, "type", plan.subscription.types.size())) {
+        result.response = std::move(*refused);
+        return result;
+    }
 
     // Last-Event-ID: the header a browser sends, or the query for clients that cannot set it.
     std::string last_id(request.header("last-event-id").value_or(std::string_view{}));
@@ -327,6 +344,9 @@ CRIER_DECL http::response server_state::route_history(const http::request& reque
     auto [who, error] = authenticate(request, given);
     if (error) return std::move(*error);
     std::vector<std::string> channels = request.query_params("channel");
+    if (auto refused = refuse_malformed(request, "channel", channels.size())) {
+        return std::move(*refused);
+    }
     // Bounded like a stream's channels, before any per-channel work (each costs a hook call
     // and a history scan).
     std::sort(channels.begin(), channels.end());
