@@ -332,6 +332,7 @@ private:
         state_->connections().remove(this);  // the session is swept as a stream from now on
         // A stream reads nothing more: give the request's memory back (idle streams are many).
         std::string().swap(in_);
+        std::string().swap(chunked_body_);
         request_ = http::request{};
         auto done = [self = this->shared_from_this()](std::error_code) {
             self->phase_ = phase::closed;  // the session closed the socket
