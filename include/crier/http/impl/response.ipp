@@ -126,12 +126,22 @@ CRIER_DECL response json_error(int status, std::string_view code, std::string_vi
 namespace detail {
 
 // Everything up to the framing headers, which differ between a complete response and a stream.
-inline void append_head_start(std::string& out, const response& r) {
+// `HTTP/1.1 200 OK\r\n`: every response's first line, interim ones included.
+inline void append_status_line(std::string& out, int status) {
     // Plain appends: every publish's answer goes through here, and formatting through a
     // back_insert_iterator cost more than the rest of the head together.
-    out.append("HTTP/1.1 ").append(fmt::format_int(r.status).c_str());
+    out.append("HTTP/1.1 ").append(fmt::format_int(status).c_str());
     out.push_back(' ');
-    out.append(reason_phrase(r.status)).append("\r\n");
+    out.append(reason_phrase(status)).append("\r\n");
+}
+
+// The last header and the blank line that ends the head.
+inline void append_connection(std::string& out, bool keep_alive) {
+    out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+}
+
+inline void append_head_start(std::string& out, const response& r) {
+    append_status_line(out, r.status);
     bool has_cache_control = false;
     for (const auto& [name, value] : r.headers) {
         out.append(name).append(": ").append(value).append("\r\n");
@@ -151,20 +161,18 @@ CRIER_DECL void serialize(std::string& out, const response& r, bool keep_alive, 
         out.append("Content-Length: ").append(fmt::format_int(r.body.size()).c_str());
         out.append("\r\n");
     }
-    out.append(keep_alive && !r.close ? "Connection: keep-alive\r\n\r\n"
-                                      : "Connection: close\r\n\r\n");
+    detail::append_connection(out, keep_alive && !r.close);
     if (!bodiless && !head_only) out.append(r.body);
 }
 
 CRIER_DECL void serialize_interim(std::string& out, int status) {
-    out.append("HTTP/1.1 ").append(fmt::format_int(status).c_str());
-    out.push_back(' ');
-    out.append(reason_phrase(status)).append("\r\n\r\n");
+    detail::append_status_line(out, status);
+    out.append("\r\n");
 }
 
 CRIER_DECL void serialize_stream_head(std::string& out, const response& r, bool keep_alive) {
     detail::append_head_start(out, r);
-    out.append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    detail::append_connection(out, keep_alive);
 }
 
 }  // namespace crier::http
