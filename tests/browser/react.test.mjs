@@ -137,6 +137,10 @@ test(
       // The README's example, as written: it shows the same list, adds and removes.
       const readmeList = () =>
         page.$$eval("#readme li", (lis) => lis.map((li) => li.firstChild.textContent));
+      // Its own subscription may take the last rows a moment after the main list.
+      await page.waitForFunction(() => document.querySelectorAll("#readme li").length === 4, null, {
+        timeout: 3000,
+      });
       assert.deepEqual(await readmeList(), ["Bucephalus", "Copenhagen", "Seabiscuit", "Phar Lap"]);
       await page.click("#readme > section > button");
       await page.waitForFunction(() => document.querySelectorAll("#readme li").length === 5, null, {
